@@ -1,0 +1,1 @@
+//! Whole-call and interop test helpers.
