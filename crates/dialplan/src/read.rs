@@ -1,0 +1,200 @@
+//! Reads the spanned TOML tree into [`Config`]: checks every key's type, parses addresses and
+//! ranges, and reports unknown keys. Defaults and cross-references are [`crate::compile`]'s job.
+
+use std::str::FromStr;
+
+use serde_spanned::Spanned;
+
+use crate::config::*;
+use crate::diagnostic::Problems;
+use crate::node::Node;
+use crate::reader::TableReader;
+
+pub(crate) fn read_config(root: &Spanned<Node>, problems: &mut Problems) -> Config {
+    let mut config = Config::default();
+    let Some(mut top) = TableReader::new(root, "the top level".into(), problems) else {
+        return config;
+    };
+    if let Some(mut t) = top.table("server", "[server]".into(), problems) {
+        config.server = read_server(&mut t, problems);
+        t.finish(problems);
+    }
+    if let Some(mut t) = top.table("registrar", "[registrar]".into(), problems) {
+        config.registrar = read_registrar(&mut t, problems);
+        t.finish(problems);
+    }
+    for mut t in top.tables("trunk", problems) {
+        config.trunks.push(read_trunk(&mut t, problems));
+        t.finish(problems);
+    }
+    for mut t in top.tables("operator", problems) {
+        config.operators.push(read_operator(&mut t, problems));
+        t.finish(problems);
+    }
+    for mut t in top.tables("group", problems) {
+        config.groups.push(GroupSection {
+            span: t.span(),
+            name: t.required_string("name", problems),
+            description: t.string("description", problems),
+        });
+        t.finish(problems);
+    }
+    for mut t in top.tables("number", problems) {
+        config.numbers.push(read_number(&mut t, problems));
+        t.finish(problems);
+    }
+    top.finish(problems);
+    config
+}
+
+fn read_server(t: &mut TableReader, p: &mut Problems) -> ServerSection {
+    ServerSection {
+        sip_listen: parsed(t.string("sip_listen", p), p, |s| {
+            std::net::SocketAddr::from_str(s)
+                .map_err(|_| crate::Error::BadSocketAddr(s.to_owned()).to_string())
+        }),
+        public_address: parsed(t.string("public_address", p), p, |s| {
+            std::net::IpAddr::from_str(s).map_err(|_| crate::Error::BadIp(s.to_owned()).to_string())
+        }),
+        rtp_ports: parsed(t.string("rtp_ports", p), p, from_str),
+        data_dir: t.string("data_dir", p),
+        prompts_dir: t.string("prompts_dir", p),
+        ring_timeout: t.integer("ring_timeout", p),
+        media_timeout: t.integer("media_timeout", p),
+        node_id: t.string("node_id", p),
+    }
+}
+
+fn read_registrar(t: &mut TableReader, p: &mut Problems) -> RegistrarSection {
+    RegistrarSection {
+        realm: t.string("realm", p),
+        min_expires: t.integer("min_expires", p),
+        max_expires: t.integer("max_expires", p),
+        default_expires: t.integer("default_expires", p),
+        keepalive_interval: t.integer("keepalive_interval", p),
+        keepalive_max_missed: t.integer("keepalive_max_missed", p),
+        nonce_ttl: t.integer("nonce_ttl", p),
+    }
+}
+
+fn read_trunk(t: &mut TableReader, p: &mut Problems) -> TrunkSection {
+    let span = t.span();
+    let name = t.required_string("name", p);
+    let addresses = match t.strings("addresses", p) {
+        Some(list) => list
+            .into_inner()
+            .into_iter()
+            .filter_map(|s| parsed(Some(s), p, from_str))
+            .collect(),
+        None => {
+            t.missing("addresses", p);
+            Vec::new()
+        }
+    };
+    let proxy = parsed(t.string("proxy", p), p, from_str);
+    let caller_id = t.string("caller_id", p);
+    let outbound = t
+        .table("outbound", "[trunk.outbound]".into(), p)
+        .map(|mut o| {
+            let section = OutboundSection {
+                span: o.span(),
+                prefixes: match o.strings("prefixes", p) {
+                    Some(list) => list.into_inner(),
+                    None => {
+                        o.missing("prefixes", p);
+                        Vec::new()
+                    }
+                },
+                min_digits: o.integer("min_digits", p),
+                max_digits: o.integer("max_digits", p),
+            };
+            o.finish(p);
+            section
+        });
+    let register = t
+        .table("register", "[trunk.register]".into(), p)
+        .map(|mut r| {
+            let section = TrunkRegisterSection {
+                span: r.span(),
+                username: r.required_string("username", p),
+                password: r.required_string("password", p),
+                registrar: parsed(r.string("registrar", p), p, from_str),
+                expires: r.integer("expires", p),
+                realm: r.string("realm", p),
+            };
+            r.finish(p);
+            section
+        });
+    TrunkSection {
+        span,
+        name,
+        addresses,
+        proxy,
+        caller_id,
+        outbound,
+        register,
+    }
+}
+
+fn read_operator(t: &mut TableReader, p: &mut Problems) -> OperatorSection {
+    OperatorSection {
+        username: t.required_string("username", p),
+        password: t.required_string("password", p),
+        display_name: t.string("display_name", p),
+        can_call_out: t.boolean("can_call_out", p),
+        groups: t
+            .strings("groups", p)
+            .map(Spanned::into_inner)
+            .unwrap_or_default(),
+    }
+}
+
+fn read_number(t: &mut TableReader, p: &mut Problems) -> NumberSection {
+    let span = t.span();
+    let number = t.required_string("number", p);
+    let name = t.string("name", p);
+    let landing_page = t.string("landing_page", p);
+    let campaign = t.string("campaign", p);
+    let utm = t.string_map("utm", p);
+    // Action keys. Each kind is read here; compile checks that exactly one is present. Issue 4's
+    // IVR menus, queues and time conditions join this list as new `ActionSection` variants.
+    let mut actions = Vec::new();
+    if let Some(mut r) = t.table("ring", "`ring`".into(), p) {
+        actions.push(ActionSection::Ring(RingSection {
+            span: r.span(),
+            group: r.string("group", p),
+            operators: r.strings("operators", p),
+            timeout: r.integer("timeout", p),
+        }));
+        r.finish(p);
+    }
+    NumberSection {
+        span,
+        number,
+        name,
+        landing_page,
+        campaign,
+        utm,
+        actions,
+    }
+}
+
+fn from_str<T: FromStr<Err = crate::Error>>(s: &str) -> Result<T, String> {
+    T::from_str(s).map_err(|e| e.to_string())
+}
+
+/// Parses a string value into `T`, reporting a failure at the value.
+fn parsed<T>(
+    value: Option<Spanned<String>>,
+    problems: &mut Problems,
+    parse: impl FnOnce(&str) -> Result<T, String>,
+) -> Option<Spanned<T>> {
+    let value = value?;
+    match parse(value.get_ref()) {
+        Ok(v) => Some(Spanned::new(value.span(), v)),
+        Err(message) => {
+            problems.error(value.span(), message);
+            None
+        }
+    }
+}
