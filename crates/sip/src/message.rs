@@ -128,7 +128,11 @@ impl Headers {
     /// Replaces every line of `name` with a single one, keeping the first one's position.
     pub fn set(&mut self, name: &str, value: impl Into<String>) {
         let value = value.into();
-        match self.0.iter().position(|h| h.name.eq_ignore_ascii_case(name)) {
+        match self
+            .0
+            .iter()
+            .position(|h| h.name.eq_ignore_ascii_case(name))
+        {
             Some(i) => {
                 self.0[i].value = value;
                 let mut idx = 0;
@@ -149,7 +153,10 @@ impl Headers {
 
     /// Removes the first line of `name` (the top Via on a response going upstream).
     pub fn remove_first(&mut self, name: &str) -> Option<String> {
-        let i = self.0.iter().position(|h| h.name.eq_ignore_ascii_case(name))?;
+        let i = self
+            .0
+            .iter()
+            .position(|h| h.name.eq_ignore_ascii_case(name))?;
         Some(self.0.remove(i).value)
     }
 
