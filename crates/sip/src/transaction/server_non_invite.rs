@@ -1,0 +1,222 @@
+//! Non-INVITE server transaction (RFC 3261 17.2.2).
+//!
+//! ```text
+//!   Trying --TU 1xx--> Proceeding --TU final--> Completed --Timer J--> Terminated
+//!     +-------------TU final-----------------^
+//! ```
+//! Retransmitted requests are absorbed (Trying) or answered with the last
+//! response (Proceeding, Completed). No automatic 100 Trying for non-INVITE.
+
+use std::collections::VecDeque;
+use std::time::Instant;
+
+use super::timers::{due, earliest, TimerConfig};
+use super::{TransactionError, TxEvent, TxOutput};
+use crate::message::{Message, Request, Response};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerNonInviteState {
+    Trying,
+    Proceeding,
+    Completed,
+    Terminated,
+}
+
+impl ServerNonInviteState {
+    fn name(self) -> &'static str {
+        match self {
+            ServerNonInviteState::Trying => "Trying",
+            ServerNonInviteState::Proceeding => "Proceeding",
+            ServerNonInviteState::Completed => "Completed",
+            ServerNonInviteState::Terminated => "Terminated",
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct ServerNonInvite {
+    state: ServerNonInviteState,
+    request: Request,
+    reliable: bool,
+    config: TimerConfig,
+    last_response: Option<Response>,
+    timer_j: Option<Instant>,
+    out: VecDeque<TxOutput>,
+}
+
+impl ServerNonInvite {
+    pub fn new(request: Request, reliable: bool, config: TimerConfig, _now: Instant) -> Self {
+        ServerNonInvite {
+            state: ServerNonInviteState::Trying,
+            request,
+            reliable,
+            config,
+            last_response: None,
+            timer_j: None,
+            out: VecDeque::new(),
+        }
+    }
+
+    pub fn state(&self) -> ServerNonInviteState {
+        self.state
+    }
+
+    pub fn request(&self) -> &Request {
+        &self.request
+    }
+
+    pub fn respond(&mut self, response: Response, now: Instant) -> Result<(), TransactionError> {
+        use ServerNonInviteState::*;
+        let status = response.status;
+        match (self.state, status) {
+            (Trying | Proceeding, 100..=199) => {
+                self.state = Proceeding;
+                self.send(response);
+            }
+            (Trying | Proceeding, 200..=699) => {
+                self.state = Completed;
+                self.send(response);
+                if self.reliable {
+                    self.terminate();
+                } else {
+                    // Timer J: keep the final around for retransmitted requests.
+                    self.timer_j = Some(now + self.config.t1x64());
+                }
+            }
+            (state, _) => {
+                return Err(TransactionError::ResponseNotAllowed {
+                    status,
+                    state: state.name(),
+                })
+            }
+        }
+        Ok(())
+    }
+
+    /// A retransmission of the request (matched by the layer).
+    pub fn handle_retransmission(&mut self, _now: Instant) {
+        if matches!(
+            self.state,
+            ServerNonInviteState::Proceeding | ServerNonInviteState::Completed
+        ) {
+            if let Some(r) = &self.last_response {
+                self.out
+                    .push_back(TxOutput::Send(Message::Response(r.clone())));
+            }
+        }
+    }
+
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.state == ServerNonInviteState::Completed && due(self.timer_j, now) {
+            self.terminate();
+        }
+    }
+
+    pub fn handle_transport_error(&mut self, _now: Instant) {
+        if self.state != ServerNonInviteState::Terminated {
+            self.out.push_back(TxOutput::Event(TxEvent::TransportError));
+            self.terminate();
+        }
+    }
+
+    pub fn poll_output(&mut self) -> Option<TxOutput> {
+        self.out.pop_front()
+    }
+
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        earliest(&[self.timer_j])
+    }
+
+    fn send(&mut self, response: Response) {
+        self.out
+            .push_back(TxOutput::Send(Message::Response(response.clone())));
+        self.last_response = Some(response);
+    }
+
+    fn terminate(&mut self) {
+        self.state = ServerNonInviteState::Terminated;
+        self.timer_j = None;
+        self.out.push_back(TxOutput::Event(TxEvent::Terminated));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::Method;
+    use crate::transaction::test_clock::t0;
+    use crate::transaction::test_support::{request, response};
+    use std::time::Duration;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    fn drain(tx: &mut ServerNonInvite) -> Vec<TxOutput> {
+        std::iter::from_fn(|| tx.poll_output()).collect()
+    }
+
+    fn sent_status(outs: &[TxOutput]) -> Vec<u16> {
+        outs.iter()
+            .filter_map(|o| match o {
+                TxOutput::Send(Message::Response(r)) => Some(r.status),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn retransmissions_absorbed_then_answered_with_last_response() {
+        let now = t0();
+        let req = request(Method::Bye, "z9hG4bKn");
+        let mut tx = ServerNonInvite::new(req.clone(), false, TimerConfig::default(), now);
+        tx.handle_retransmission(now + ms(500));
+        assert!(drain(&mut tx).is_empty(), "Trying: nothing to re-send yet");
+        assert_eq!(tx.poll_timeout(), None, "no automatic 100 for non-INVITE");
+        tx.respond(response(&req, 100), now + ms(600)).unwrap();
+        assert_eq!(sent_status(&drain(&mut tx)), [100]);
+        tx.handle_retransmission(now + ms(1500));
+        assert_eq!(sent_status(&drain(&mut tx)), [100]);
+        tx.respond(response(&req, 200), now + ms(1600)).unwrap();
+        assert_eq!(sent_status(&drain(&mut tx)), [200]);
+        tx.handle_retransmission(now + ms(3500));
+        assert_eq!(sent_status(&drain(&mut tx)), [200]);
+    }
+
+    #[test]
+    fn timer_j_is_64_t1_over_unreliable_transport() {
+        let now = t0();
+        let req = request(Method::Options, "z9hG4bKn");
+        let mut tx = ServerNonInvite::new(req.clone(), false, TimerConfig::default(), now);
+        tx.respond(response(&req, 200), now).unwrap();
+        drain(&mut tx);
+        assert_eq!(tx.state(), ServerNonInviteState::Completed);
+        assert_eq!(tx.poll_timeout(), Some(now + ms(32_000)));
+        tx.handle_timeout(now + ms(31_999));
+        assert!(drain(&mut tx).is_empty());
+        tx.handle_timeout(now + ms(32_000));
+        assert_eq!(drain(&mut tx), [TxOutput::Event(TxEvent::Terminated)]);
+    }
+
+    #[test]
+    fn timer_j_is_zero_over_reliable_transport() {
+        let now = t0();
+        let req = request(Method::Options, "z9hG4bKn");
+        let mut tx = ServerNonInvite::new(req.clone(), true, TimerConfig::default(), now);
+        tx.respond(response(&req, 200), now).unwrap();
+        let outs = drain(&mut tx);
+        assert_eq!(sent_status(&outs), [200]);
+        assert_eq!(outs.last(), Some(&TxOutput::Event(TxEvent::Terminated)));
+        assert_eq!(tx.poll_timeout(), None);
+    }
+
+    #[test]
+    fn second_final_is_refused() {
+        let now = t0();
+        let req = request(Method::Bye, "z9hG4bKn");
+        let mut tx = ServerNonInvite::new(req.clone(), false, TimerConfig::default(), now);
+        tx.respond(response(&req, 200), now).unwrap();
+        assert!(tx.respond(response(&req, 500), now).is_err());
+        assert!(tx.respond(response(&req, 180), now).is_err());
+    }
+}
