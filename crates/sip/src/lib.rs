@@ -7,9 +7,11 @@ pub mod framing;
 pub mod headers;
 pub mod message;
 pub mod parse;
+pub mod serialize;
 pub mod uri;
 
 pub use error::{FramingError, ParseError, SipError};
+pub use framing::StreamFramer;
 pub use headers::{
     new_branch, new_call_id, new_tag, parse_name_addr_list, CSeq, Contacts, NameAddr, Params, Via,
     BRANCH_MAGIC,
