@@ -306,9 +306,10 @@ fn compile_registrar(r: &RegistrarSection, p: &mut Problems) -> RegistrarSetting
 fn compile_trunks(sections: &[TrunkSection], p: &mut Problems) -> Vec<Trunk> {
     let mut trunks: Vec<Trunk> = Vec::new();
     let mut seen_names: HashMap<String, ()> = HashMap::new();
-    // Which trunk first listed each network, to flag overlaps: the first trunk in file order wins.
+    // Which trunk (its label) first listed each network, to flag repeats: the first trunk in file
+    // order gets the calls.
     let mut seen_nets: Vec<(crate::Cidr, String)> = Vec::new();
-    for t in sections {
+    for (i, t) in sections.iter().enumerate() {
         let name = match &t.name {
             Some(n) => {
                 if !is_name(n.get_ref()) {
@@ -324,12 +325,17 @@ fn compile_trunks(sections: &[TrunkSection], p: &mut Problems) -> Vec<Trunk> {
             }
             None => String::new(),
         };
+        // How messages name the trunk; the position says which one when the name is missing.
+        let label = match &t.name {
+            Some(_) => format!("trunk `{name}`"),
+            None => format!("trunk #{}", i + 1),
+        };
         for net in &t.addresses {
             let cidr = *net.get_ref();
             if cidr.prefix() == 0 {
                 p.warning_hint(
                     net.span(),
-                    format!("trunk `{name}` accepts INVITEs from any address ({cidr})"),
+                    format!("{label} accepts INVITEs from any address ({cidr})"),
                     "list the provider's signalling addresses, so strangers cannot place calls as the trunk",
                 );
             } else if cidr.has_host_bits() {
@@ -343,10 +349,10 @@ fn compile_trunks(sections: &[TrunkSection], p: &mut Problems) -> Vec<Trunk> {
                 );
             }
             if let Some((_, other)) = seen_nets.iter().find(|(n, _)| *n == cidr) {
-                let message = if *other == name {
+                let message = if *other == label {
                     format!("address {cidr} is listed twice")
                 } else {
-                    format!("address {cidr} is also listed by trunk `{other}`")
+                    format!("address {cidr} is also listed by {other}")
                 };
                 p.warning_hint(
                     net.span(),
@@ -354,13 +360,15 @@ fn compile_trunks(sections: &[TrunkSection], p: &mut Problems) -> Vec<Trunk> {
                     "the first trunk in the file that lists it gets its calls",
                 );
             } else {
-                seen_nets.push((cidr, name.clone()));
+                seen_nets.push((cidr, label.clone()));
             }
         }
         if t.addresses.is_empty() && t.outbound.is_none() {
             p.error_hint(
                 t.span.clone(),
-                format!("trunk `{name}` has no `addresses` and no [trunk.outbound]: it can carry no calls"),
+                format!(
+                    "{label} has no `addresses` and no [trunk.outbound]: it can carry no calls"
+                ),
                 "list the provider's IP addresses in `addresses`",
             );
         }
@@ -373,14 +381,14 @@ fn compile_trunks(sections: &[TrunkSection], p: &mut Problems) -> Vec<Trunk> {
             if t.proxy.is_none() {
                 p.error_hint(
                     o.span.clone(),
-                    format!("trunk `{name}` sends calls out but has no `proxy`"),
+                    format!("{label} sends calls out but has no `proxy`"),
                     "add `proxy = \"host:port\"`: where the provider takes outbound INVITEs",
                 );
             }
             if t.caller_id.is_none() {
                 p.error_hint(
                     o.span.clone(),
-                    format!("trunk `{name}` sends calls out but has no `caller_id`"),
+                    format!("{label} sends calls out but has no `caller_id`"),
                     "add `caller_id = \"+7...\"`: the store's number customers see",
                 );
             }
@@ -494,6 +502,7 @@ fn compile_groups(
         let Some(name) = &g.name else { continue };
         if !is_name(name.get_ref()) {
             name_error(name, "group name", p);
+            continue;
         } else if index.contains_key(name.get_ref()) {
             p.error_hint(
                 name.span(),

@@ -80,17 +80,15 @@ fn read_registrar(t: &mut TableReader, p: &mut Problems) -> RegistrarSection {
 fn read_trunk(t: &mut TableReader, p: &mut Problems) -> TrunkSection {
     let span = t.span();
     let name = t.required_string("name", p);
-    let addresses = match t.strings("addresses", p) {
-        Some(list) => list
-            .into_inner()
-            .into_iter()
-            .filter_map(|s| parsed(Some(s), p, from_str))
-            .collect(),
-        None => {
-            t.missing("addresses", p);
-            Vec::new()
-        }
-    };
+    // Optional: a trunk used only for outbound calls needs no inbound allow-list. compile checks
+    // that a trunk has addresses or an outbound rule.
+    let addresses = t
+        .strings("addresses", p)
+        .map(Spanned::into_inner)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|s| parsed(Some(s), p, from_str))
+        .collect();
     let proxy = parsed(t.string("proxy", p), p, from_str);
     let caller_id = t.string("caller_id", p);
     let outbound = t
