@@ -232,9 +232,16 @@ impl SipUri {
     }
 
     /// A URI parameter by case-insensitive name: `Some("")` for a flag such
-    /// as `lr`, `None` when absent.
+    /// as `lr`, `None` when absent. Escaped names (`%6C%72`) match too, as
+    /// RFC 3261 19.1.4 compares URI components unescaped.
     pub fn param(&self, name: &str) -> Option<&str> {
-        find_param(&self.params, name)
+        self.params
+            .iter()
+            .find(|(n, _)| {
+                n.eq_ignore_ascii_case(name)
+                    || (n.contains('%') && unescape(n).eq_ignore_ascii_case(name))
+            })
+            .map(|(_, v)| v.as_deref().unwrap_or(""))
     }
 
     pub fn set_param(&mut self, name: &str, value: Option<&str>) {
