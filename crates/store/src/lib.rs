@@ -1,1 +1,52 @@
-//! switchboard store crate.
+//! switchboard's persistent state: operator registrations (so a restart keeps them) and call
+//! records (what the reports are made of).
+//!
+//! The switch talks to the [`Store`] traits; [`SqliteStore`] is the embedded implementation (one
+//! file under the data directory). A PostgreSQL implementation for multi-node setups can come later
+//! behind the same traits, which is why every call record carries a `node_id`.
+//!
+//! Writes are queued to a writer thread and return at once, so async code never waits on the disk;
+//! [`Store::flush`] waits until everything queued is committed. Reads run on the caller's thread
+//! (use `spawn_blocking` from async code). See [`sqlite`] for durability.
+
+mod error;
+mod model;
+mod rows;
+mod schema;
+pub mod sqlite;
+mod writer;
+
+pub use error::Error;
+pub use model::{
+    CallRecord, Direction, Disposition, HangupBy, Registration, Transport, UnixMillis, UnixSeconds,
+};
+pub use sqlite::SqliteStore;
+
+/// Operators' registered contacts.
+pub trait RegistrationStore: Send + Sync {
+    /// Inserts or replaces the contact identified by (`username`, `contact`). Queued.
+    fn upsert_registration(&self, registration: Registration) -> Result<(), Error>;
+    /// Removes one contact (unregister, or expiry noticed by the registrar). Queued.
+    fn remove_registration(&self, username: &str, contact: &str) -> Result<(), Error>;
+    /// Marks a contact reachable or not (keepalive outcome). Queued.
+    fn set_reachable(&self, username: &str, contact: &str, reachable: bool) -> Result<(), Error>;
+    /// Every contact still registered at `now` (committed state: flush first to include queued
+    /// writes). Expired contacts are left out and deleted.
+    fn load_registrations(&self, now: UnixSeconds) -> Result<Vec<Registration>, Error>;
+}
+
+/// Finished calls.
+pub trait CallStore: Send + Sync {
+    /// Queues a finished call's record. It is committed in its own transaction when the writer
+    /// reaches it; [`Store::flush`] waits for that and reports failures.
+    fn insert_call_record(&self, record: CallRecord) -> Result<(), Error>;
+    /// The latest `limit` committed records, newest first (by `started_at`).
+    fn recent_calls(&self, limit: usize) -> Result<Vec<CallRecord>, Error>;
+}
+
+/// Everything the switch persists.
+pub trait Store: RegistrationStore + CallStore {
+    /// Returns once every write queued before the call is committed; `Err` if any write since the
+    /// previous flush failed.
+    fn flush(&self) -> Result<(), Error>;
+}

@@ -1,0 +1,70 @@
+//! The writer thread: the only place that writes to the database.
+//!
+//! Callers (async tasks on the call path) queue an [`Op`] on an unbounded channel and return at
+//! once; they never wait for the disk. The thread applies ops in order, each in its own
+//! transaction, so a call record is committed as soon as the thread reaches it. Failures are
+//! counted and reported by the next [`Op::Flush`], since the caller that queued the op has moved on.
+
+use std::sync::mpsc::{Receiver, SyncSender};
+
+use rusqlite::Connection;
+
+use crate::model::{CallRecord, Registration, UnixSeconds};
+use crate::rows;
+
+pub(crate) enum Op {
+    UpsertRegistration(Registration),
+    RemoveRegistration {
+        username: String,
+        contact: String,
+    },
+    SetReachable {
+        username: String,
+        contact: String,
+        reachable: bool,
+    },
+    RemoveExpired(UnixSeconds),
+    InsertCall(Box<CallRecord>),
+    /// Answered once every op queued before it is committed: `Ok` or the failures since the last
+    /// flush.
+    Flush(SyncSender<Result<(), (usize, String)>>),
+}
+
+/// Runs until every sender is dropped, then returns (the store joins it on close).
+pub(crate) fn run(conn: Connection, ops: Receiver<Op>) {
+    let mut failed = 0usize;
+    let mut first_failure: Option<String> = None;
+    for op in ops {
+        let result = match op {
+            Op::UpsertRegistration(r) => rows::upsert_registration(&conn, &r),
+            Op::RemoveRegistration { username, contact } => {
+                rows::remove_registration(&conn, &username, &contact)
+            }
+            Op::SetReachable {
+                username,
+                contact,
+                reachable,
+            } => rows::set_reachable(&conn, &username, &contact, reachable),
+            Op::RemoveExpired(now) => rows::remove_expired(&conn, now),
+            Op::InsertCall(c) => rows::insert_call_record(&conn, &c).map_err(|e| {
+                // A lost call record is lost revenue data: say which one.
+                tracing::error!(call = %c.id, error = %e, "call record not written");
+                e
+            }),
+            Op::Flush(reply) => {
+                let outcome = match first_failure.take() {
+                    None => Ok(()),
+                    Some(first) => Err((std::mem::take(&mut failed), first)),
+                };
+                // The flusher may have given up waiting; nothing to do then.
+                let _ = reply.send(outcome);
+                continue;
+            }
+        };
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "store write failed");
+            failed += 1;
+            first_failure.get_or_insert_with(|| e.to_string());
+        }
+    }
+}
