@@ -925,3 +925,247 @@ fn every_transaction_is_removed_when_done() {
     assert!(l.is_empty(), "{} transactions leaked", l.len());
     assert_eq!(l.poll_timeout(), None, "no timers left behind");
 }
+
+// ------------------------------------------------------------ a whole call
+
+/// One UA in the call scenario: its layer, what its TU has seen, and the
+/// address the other side sees it at.
+struct Ua {
+    layer: TransactionLayer<Peer>,
+    addr: Peer,
+    events: Vec<TuEvent<Peer>>,
+}
+
+impl Ua {
+    fn new(addr: Peer) -> Ua {
+        Ua {
+            layer: layer(),
+            addr,
+            events: Vec::new(),
+        }
+    }
+}
+
+/// Moves everything `from` wants to send through bytes (serialize, parse)
+/// into `to`, unless `lose` drops it; collects `from`'s TU events.
+fn carry(from: &mut Ua, to: &mut Ua, now: Instant, lose: &mut dyn FnMut(&Message) -> bool) {
+    while let Some(out) = from.layer.poll_output() {
+        match out {
+            Output::Transmit(t) => {
+                if lose(&t.message) {
+                    continue;
+                }
+                let wire = t.message.to_bytes();
+                let message = parse_message(&wire).expect("our own output parses");
+                to.layer
+                    .handle_message(message, from.addr.clone(), now)
+                    .unwrap();
+            }
+            Output::Event(e) => from.events.push(e),
+        }
+    }
+}
+
+/// Carries both ways until neither side has anything left to send.
+fn settle(a: &mut Ua, b: &mut Ua, now: Instant, lose: &mut dyn FnMut(&Message) -> bool) {
+    for _ in 0..10 {
+        carry(a, b, now, lose);
+        carry(b, a, now, lose);
+    }
+}
+
+/// Advances both sides' timers to `until`, carrying messages in between.
+fn advance(a: &mut Ua, b: &mut Ua, until: Instant, lose: &mut dyn FnMut(&Message) -> bool) {
+    loop {
+        let next = [a.layer.poll_timeout(), b.layer.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min();
+        match next {
+            Some(at) if at <= until => {
+                a.layer.handle_timeout(at);
+                b.layer.handle_timeout(at);
+                settle(a, b, at, lose);
+            }
+            _ => break,
+        }
+    }
+}
+
+fn take_events(ua: &mut Ua) -> Vec<TuEvent<Peer>> {
+    std::mem::take(&mut ua.events)
+}
+
+/// The switch's TU: for every 2xx on its INVITE, make the dialog (once) and
+/// send the ACK through it. Returns how many ACKs it sent.
+fn ack_every_2xx(
+    switch: &mut Ua,
+    phone_addr: &Peer,
+    invite: &Request,
+    dialog: &mut Option<sip::dialog::Dialog>,
+) -> usize {
+    let mut acks = 0;
+    for e in take_events(switch) {
+        if let TuEvent::Response { response, .. } = e {
+            assert_eq!(response.status, 200);
+            let d =
+                dialog.get_or_insert_with(|| sip::dialog::Dialog::uac(invite, &response).unwrap());
+            let via = sip::Via::new("UDP", "192.0.2.1", Some(5060), &format!("z9hG4bKack{acks}"));
+            let ack = d.ack(&response, via).unwrap();
+            switch
+                .layer
+                .send_stateless(Message::Request(ack), phone_addr.clone());
+            acks += 1;
+        }
+    }
+    acks
+}
+
+/// The switch calls an operator's phone over lossy UDP: the first 200 and
+/// the first ACK are lost; retransmissions (server 2xx timer, client
+/// Accepted state) recover; the phone hangs up; everything is cleaned up.
+#[test]
+fn call_survives_lost_200_and_lost_ack_then_bye() {
+    use sip::dialog::{Dialog, DialogState};
+    use sip::Via;
+    use std::cell::Cell;
+
+    let now = t0();
+    let mut switch = Ua::new(Peer::Udp("192.0.2.1:5060"));
+    let mut phone = Ua::new(Peer::Udp("192.0.2.10:5062"));
+    let lost_200 = Cell::new(false);
+    let lost_ack = Cell::new(false);
+    let mut lose = |m: &Message| match m {
+        Message::Response(r) if r.status == 200 && !lost_200.get() => {
+            lost_200.set(true);
+            true
+        }
+        Message::Request(r) if r.method == Method::Ack && !lost_ack.get() => {
+            lost_ack.set(true);
+            true
+        }
+        _ => false,
+    };
+
+    // The switch's TU sends the INVITE.
+    let mut inv = invite("z9hG4bKcall1");
+    inv.headers
+        .set("Via", "SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKcall1");
+    inv.headers.set("Contact", "<sip:switch@192.0.2.1:5060>");
+    switch
+        .layer
+        .send_request(inv.clone(), phone.addr.clone(), now)
+        .unwrap();
+    settle(&mut switch, &mut phone, now, &mut lose);
+
+    // The phone's TU rings, then answers 200 (lost on the way).
+    let (phone_tx, phone_inv) = match take_events(&mut phone).as_slice() {
+        [TuEvent::Request { tx, request, .. }] => (*tx, request.clone()),
+        other => panic!("phone expected the INVITE, got {other:?}"),
+    };
+    let mut ringing = reply(&phone_inv, 180);
+    ringing.headers.push("Contact", "<sip:op1@192.0.2.10:5062>");
+    phone
+        .layer
+        .respond(phone_tx, ringing, now + ms(10))
+        .unwrap();
+    let mut ok = reply(&phone_inv, 200);
+    ok.headers.push("Contact", "<sip:op1@192.0.2.10:5062>");
+    let mut phone_dialog = Dialog::uas(&phone_inv, &ok).unwrap();
+    phone.layer.respond(phone_tx, ok, now + ms(2000)).unwrap();
+    settle(&mut switch, &mut phone, now + ms(2000), &mut lose);
+    assert!(lost_200.get());
+    let seen: Vec<u16> = take_events(&mut switch)
+        .iter()
+        .filter_map(|e| match e {
+            TuEvent::Response { response, .. } => Some(response.status),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(seen, [180], "the 200 was lost");
+
+    // 500 ms later the phone's 2xx retransmission reaches the switch, whose
+    // TU builds the dialog and ACKs (that ACK is lost too).
+    let mut switch_dialog: Option<Dialog> = None;
+    advance(&mut switch, &mut phone, now + ms(2500), &mut lose);
+    let phone_addr = phone.addr.clone();
+    assert_eq!(
+        ack_every_2xx(&mut switch, &phone_addr, &inv, &mut switch_dialog),
+        1
+    );
+    settle(&mut switch, &mut phone, now + ms(2500), &mut lose);
+    assert!(lost_ack.get());
+    assert!(
+        take_events(&mut phone).is_empty(),
+        "no ACK yet at the phone"
+    );
+
+    // Next 2xx retransmission (1 s later): the switch ACKs again, it arrives.
+    advance(&mut switch, &mut phone, now + ms(3500), &mut lose);
+    assert_eq!(
+        ack_every_2xx(&mut switch, &phone_addr, &inv, &mut switch_dialog),
+        1
+    );
+    settle(&mut switch, &mut phone, now + ms(3500), &mut lose);
+    let ack = match take_events(&mut phone).as_slice() {
+        [TuEvent::Ack {
+            request, invite, ..
+        }] => {
+            assert_eq!(*invite, Some(phone_tx));
+            request.clone()
+        }
+        other => panic!("phone expected the ACK, got {other:?}"),
+    };
+    phone_dialog.receive_request(&ack).unwrap();
+    assert_eq!(phone_dialog.state(), DialogState::Confirmed);
+
+    // No more 2xx retransmissions after the ACK.
+    advance(&mut switch, &mut phone, now + ms(20_000), &mut lose);
+    assert_eq!(
+        ack_every_2xx(&mut switch, &phone_addr, &inv, &mut switch_dialog),
+        0
+    );
+
+    // The operator hangs up: BYE through the phone's dialog.
+    let bye = phone_dialog.request(
+        Method::Bye,
+        Via::new("UDP", "192.0.2.10", Some(5062), "z9hG4bKbye9"),
+    );
+    let bye_tx = phone
+        .layer
+        .send_request(bye, switch.addr.clone(), now + ms(20_000))
+        .unwrap();
+    settle(&mut switch, &mut phone, now + ms(20_000), &mut lose);
+    let (tx, bye_in) = match take_events(&mut switch).as_slice() {
+        [TuEvent::Request { tx, request, .. }] => (*tx, request.clone()),
+        other => panic!("switch expected the BYE, got {other:?}"),
+    };
+    let dialog = switch_dialog.as_mut().expect("dialog made from the 2xx");
+    assert!(dialog.matches(&bye_in));
+    dialog.receive_request(&bye_in).unwrap();
+    assert_eq!(dialog.state(), DialogState::Terminated);
+    switch
+        .layer
+        .respond(tx, Response::for_request(&bye_in, 200), now + ms(20_001))
+        .unwrap();
+    settle(&mut switch, &mut phone, now + ms(20_001), &mut lose);
+    assert!(take_events(&mut phone).iter().any(
+        |e| matches!(e, TuEvent::Response { tx, response } if *tx == bye_tx && response.status == 200)
+    ));
+
+    // Every timer runs out; neither side keeps anything.
+    advance(&mut switch, &mut phone, now + ms(120_000), &mut lose);
+    assert!(
+        switch.layer.is_empty(),
+        "switch leaked {}",
+        switch.layer.len()
+    );
+    assert!(phone.layer.is_empty(), "phone leaked {}", phone.layer.len());
+    let late = take_events(&mut phone);
+    assert!(
+        !late
+            .iter()
+            .any(|e| matches!(e, TuEvent::AckTimeout { .. } | TuEvent::Timeout { .. })),
+        "no failures reported: {late:?}"
+    );
+}
