@@ -2,6 +2,7 @@
 //! and digest authentication. Sans-IO: nothing here touches a socket or a clock;
 //! callers pass `now` in and take datagrams and deadlines out.
 
+pub mod auth;
 pub mod error;
 pub mod framing;
 pub mod headers;
@@ -10,6 +11,9 @@ pub mod parse;
 pub mod serialize;
 pub mod uri;
 
+pub use auth::{
+    authorization_for, Algorithm, AuthOutcome, Challenge, Credentials, DigestServer, Secret,
+};
 pub use error::{FramingError, ParseError, SipError};
 pub use framing::StreamFramer;
 pub use headers::{
