@@ -56,8 +56,11 @@ pub enum TuEvent<T> {
         request: Request,
         source: T,
     },
-    /// A new CANCEL. `invite` is the INVITE server transaction it targets:
-    /// respond 487 there and 200 on `tx`; if `None`, respond 481 on `tx`.
+    /// A new CANCEL. `invite` is the INVITE server transaction it targets
+    /// (same branch, RFC 3261 9.2): respond 487 there, then 200 on `tx`. If
+    /// the INVITE already has its final response the 487 is refused with
+    /// `ResponseNotAllowed` and the CANCEL has no effect, but still gets 200.
+    /// If `invite` is `None`, respond 481 on `tx`.
     Cancel {
         tx: TransactionId,
         request: Request,
@@ -266,7 +269,7 @@ impl<T: Target> TransactionLayer<T> {
                 _ => {}
             }
         }
-        self.pump(id, now);
+        self.pump(id);
         self.settle_pending_cancel(id, status, now);
     }
 
@@ -290,7 +293,7 @@ impl<T: Target> TransactionLayer<T> {
                     _ => {}
                 }
             }
-            self.pump(id, now);
+            self.pump(id);
             return Ok(());
         }
         let id = self.allocate_id();
@@ -328,7 +331,7 @@ impl<T: Target> TransactionLayer<T> {
         };
         self.insert(id, machine, source, Key::Server(key));
         self.out.push_back(Output::Event(event));
-        self.pump(id, now);
+        self.pump(id);
         Ok(())
     }
 
@@ -348,7 +351,7 @@ impl<T: Target> TransactionLayer<T> {
                 _ => false,
             };
             if absorbed {
-                self.pump(id, now);
+                self.pump(id);
                 return;
             }
         }
@@ -361,7 +364,7 @@ impl<T: Target> TransactionLayer<T> {
             {
                 m.handle_ack(now);
             }
-            self.pump(id, now);
+            self.pump(id);
         }
         self.out.push_back(Output::Event(TuEvent::Ack {
             request,
@@ -406,7 +409,7 @@ impl<T: Target> TransactionLayer<T> {
         };
         self.clients.insert(key.clone(), id);
         self.insert(id, machine, target, Key::Client(key));
-        self.pump(id, now);
+        self.pump(id);
         Ok(())
     }
 
@@ -440,7 +443,7 @@ impl<T: Target> TransactionLayer<T> {
                 })
             }
         }
-        self.pump(tx, now);
+        self.pump(tx);
         Ok(())
     }
 
@@ -497,7 +500,7 @@ impl<T: Target> TransactionLayer<T> {
     pub fn handle_transport_error(&mut self, tx: TransactionId, now: Instant) {
         if let Some(entry) = self.entries.get_mut(&tx) {
             entry.machine.handle_transport_error(now);
-            self.pump(tx, now);
+            self.pump(tx);
         }
     }
 
@@ -520,7 +523,7 @@ impl<T: Target> TransactionLayer<T> {
         for id in due {
             if let Some(entry) = self.entries.get_mut(&id) {
                 entry.machine.handle_timeout(now);
-                self.pump(id, now);
+                self.pump(id);
             }
         }
     }
@@ -566,7 +569,7 @@ impl<T: Target> TransactionLayer<T> {
 
     /// Moves a transaction's outputs to the layer queue, forgets it once it
     /// terminated, and reschedules its timer otherwise.
-    fn pump(&mut self, id: TransactionId, _now: Instant) {
+    fn pump(&mut self, id: TransactionId) {
         let Some(entry) = self.entries.get_mut(&id) else {
             return;
         };

@@ -7,6 +7,49 @@
 //! until it returns `None` and ask `poll_timeout()` for the next deadline.
 //! Nothing here reads the clock, owns a socket or spawns a thread.
 //!
+//! A driver owns one [`TransactionLayer`] per endpoint and loops:
+//!
+//! ```
+//! use std::time::Instant;
+//! use sip::transaction::{Output, Target, TimerConfig, TransactionLayer, TuEvent};
+//! use sip::{parse_message, Response};
+//!
+//! #[derive(Clone, Debug)]
+//! struct Udp(std::net::SocketAddr);
+//! impl Target for Udp {
+//!     fn is_reliable(&self) -> bool {
+//!         false // UDP: the layer retransmits
+//!     }
+//! }
+//!
+//! let mut layer = TransactionLayer::new(TimerConfig::default());
+//! let now = Instant::now(); // only the driver reads the clock
+//! let datagram = b"OPTIONS sip:switch.example SIP/2.0\r\n\
+//!     Via: SIP/2.0/UDP 192.0.2.7:5060;branch=z9hG4bKdoc\r\n\
+//!     From: <sip:a@example.com>;tag=1\r\nTo: <sip:switch.example>\r\n\
+//!     Call-ID: doc@192.0.2.7\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\n\
+//!     Content-Length: 0\r\n\r\n";
+//! let from = Udp("192.0.2.7:5060".parse().unwrap());
+//! // 1. Feed what arrived (and TU commands: send_request, respond, cancel).
+//! layer.handle_message(parse_message(datagram).unwrap(), from, now).unwrap();
+//! // 2. Drain: transmits go to the socket, events to the TU.
+//! let mut sent = Vec::new();
+//! while let Some(out) = layer.poll_output() {
+//!     match out {
+//!         Output::Event(TuEvent::Request { tx, request, .. }) => {
+//!             layer.respond(tx, Response::for_request(&request, 200), now).unwrap();
+//!         }
+//!         Output::Transmit(t) => sent.push((t.target.0, t.message.to_bytes())),
+//!         Output::Event(_) => {}
+//!     }
+//! }
+//! assert!(sent[0].1.starts_with(b"SIP/2.0 200 OK"));
+//! // 3. Sleep until the deadline, then fire timers and drain again.
+//! if let Some(deadline) = layer.poll_timeout() {
+//!     layer.handle_timeout(deadline);
+//! }
+//! ```
+//!
 //! Two deliberate choices beyond the letter of RFC 3261:
 //! - RFC 6026 is applied: INVITE client and server transactions have an
 //!   `Accepted` state after a 2xx (Timers M and L) so 2xx retransmissions
