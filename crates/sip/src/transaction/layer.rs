@@ -374,7 +374,7 @@ impl<T: Target> TransactionLayer<T> {
     }
 
     /// Starts a client transaction for `request`, whose top Via must carry
-    /// a fresh branch (see `generate_branch`). ACK is not transactional: use
+    /// a fresh branch (see `sip::new_branch`). ACK is not transactional: use
     /// `send_stateless`.
     pub fn send_request(
         &mut self,
