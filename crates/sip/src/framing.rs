@@ -4,9 +4,10 @@
 //! can answer the pong.
 //!
 //! After any error the stream cannot be resynchronised (we no longer know
-//! where the next message starts): the framer drops its buffer, returns
-//! `None` from then on, and the driver should answer if it can
-//! (`FramingError::response`) and close the connection.
+//! where the next message starts): the framer ignores further input and
+//! returns `None` from then on (`pending()` still shows the bytes it held),
+//! and the driver should answer if it can (`FramingError::response`) and
+//! close the connection.
 
 use thiserror::Error;
 
@@ -138,6 +139,12 @@ impl StreamFramer {
         self.buf.len()
     }
 
+    /// The buffered bytes themselves (after an error: what was held when it
+    /// happened, starting at the offending message).
+    pub fn pending(&self) -> &[u8] {
+        &self.buf
+    }
+
     /// Number of CRLFCRLF keepalive pings consumed since the last call;
     /// answer each with a single CRLF (RFC 5626 3.5.1).
     pub fn take_pings(&mut self) -> usize {
@@ -199,7 +206,6 @@ impl StreamFramer {
 
     fn fail(&mut self, e: FramingError) -> FramingError {
         self.failed = true;
-        self.buf = Vec::new();
         e
     }
 }
@@ -254,9 +260,10 @@ l: 5\r\n\r\nhello";
         assert_eq!(r.status, 400);
         assert_eq!(r.reason, "Bad Request - missing Content-Length on stream");
         assert_eq!(r.headers.get("Call-ID"), Some("c1"));
-        // Poisoned: no further output, pushes ignored.
+        // Poisoned: no further output, pushes ignored, the bad head kept.
         f.push(REQ);
         assert_eq!(f.next_message(), None);
+        assert_eq!(f.pending(), text.as_bytes());
     }
 
     #[test]

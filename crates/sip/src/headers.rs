@@ -464,6 +464,49 @@ impl Headers {
         Ok(out)
     }
 
+    /// Replaces the first Via entry (e.g. after adding `received`/`rport`),
+    /// keeping any further entries that share its line.
+    pub fn replace_top_via(&mut self, via: &Via) -> Result<(), SipError> {
+        let line = self
+            .0
+            .iter_mut()
+            .find(|h| h.name.eq_ignore_ascii_case("Via"))
+            .ok_or_else(|| SipError::MissingHeader("Via".into()))?;
+        let rest: Vec<String> = split_top_level(&line.value, ',')
+            .map_err(|e| SipError::header("Via", e))?
+            .into_iter()
+            .skip(1)
+            .map(|s| s.trim().to_string())
+            .collect();
+        line.value = std::iter::once(via.to_string())
+            .chain(rest)
+            .collect::<Vec<_>>()
+            .join(", ");
+        Ok(())
+    }
+
+    /// Removes the first Via entry (a response travelling upstream).
+    pub fn pop_top_via(&mut self) -> Result<Via, SipError> {
+        let top = self.top_via()?;
+        let i = self
+            .0
+            .iter()
+            .position(|h| h.name.eq_ignore_ascii_case("Via"))
+            .ok_or_else(|| SipError::MissingHeader("Via".into()))?;
+        let rest: Vec<String> = split_top_level(&self.0[i].value, ',')
+            .map_err(|e| SipError::header("Via", e))?
+            .into_iter()
+            .skip(1)
+            .map(|s| s.trim().to_string())
+            .collect();
+        if rest.is_empty() {
+            self.0.remove(i);
+        } else {
+            self.0[i].value = rest.join(", ");
+        }
+        Ok(top)
+    }
+
     pub fn call_id(&self) -> Result<&str, SipError> {
         let v = self.required("Call-ID")?.trim();
         if v.is_empty() {
@@ -874,6 +917,30 @@ mod tests {
         assert_ne!(b1, b2);
         assert_eq!(new_tag(&mut rng).len(), 16);
         assert!(new_call_id(&mut rng, Some("h.example")).ends_with("@h.example"));
+    }
+
+    #[test]
+    fn replace_and_pop_top_via() {
+        let mut h = Headers::new();
+        h.push(
+            "Via",
+            "SIP/2.0/UDP a;branch=z9hG4bK1;rport, SIP/2.0/UDP b;branch=z9hG4bK2",
+        );
+        h.push("Via", "SIP/2.0/TCP c;branch=z9hG4bK3");
+        let mut top = h.top_via().expect("top");
+        top.set_received("192.0.2.1");
+        top.set_rport(5062);
+        h.replace_top_via(&top).expect("replace");
+        assert_eq!(
+            h.get("Via"),
+            Some("SIP/2.0/UDP a;branch=z9hG4bK1;rport=5062;received=192.0.2.1, SIP/2.0/UDP b;branch=z9hG4bK2")
+        );
+        assert_eq!(h.pop_top_via().expect("pop").host, "a");
+        assert_eq!(h.pop_top_via().expect("pop").host, "b");
+        assert_eq!(h.vias().expect("vias").len(), 1);
+        assert_eq!(h.pop_top_via().expect("pop").host, "c");
+        assert!(h.pop_top_via().is_err());
+        assert!(h.replace_top_via(&top).is_err());
     }
 
     #[test]
