@@ -573,6 +573,46 @@ v=0\r\n";
     }
 
     #[test]
+    fn folding_ipv6_and_unknown_methods() {
+        let msg = "FOO sip:[2001:db8::1]:5070;transport=tcp SIP/2.0\r\n\
+Via : SIP/2.0/TCP [2001:db8::2]:5071\r\n\t;branch=z9hG4bKv6;received=2001:db8::9\r\n\
+From: <sip:a@[2001:db8::2]>;tag=1\r\nTo: <sip:b@example.com>\r\n\
+Call-ID: v6\r\nCSeq: 2 FOO\r\nX-Folded: one\r\n  two\r\n\r\n";
+        let Message::Request(r) = parse_message(msg.as_bytes()).expect("valid") else {
+            panic!("request expected")
+        };
+        // Unknown methods parse; the server answers 501.
+        assert_eq!(r.method, Method::Other("FOO".into()));
+        let ruri = r.request_uri().expect("ruri");
+        assert_eq!(
+            (ruri.host.as_str(), ruri.port),
+            ("[2001:db8::1]", Some(5070))
+        );
+        let via = r.top_via().expect("via");
+        assert_eq!((via.host.as_str(), via.port), ("[2001:db8::2]", Some(5071)));
+        assert_eq!(via.received(), Some("2001:db8::9"));
+        assert_eq!(r.headers.get("X-Folded"), Some("one two"));
+        assert!(r.body.is_empty());
+    }
+
+    #[test]
+    fn ack_and_garbage_get_no_reply() {
+        let ack = INVITE
+            .replace("INVITE sip:", "ACK sip:")
+            .replace("l: 4", "l: 40");
+        let e = parse_message(ack.as_bytes()).expect_err("bad length");
+        assert_eq!(e.method, Some(Method::Ack));
+        assert!(e.bad_request_response().is_none());
+        for junk in [&b""[..], b"\r\n\r\n", b"hello world", b"\xff\xfe\r\n\r\n"] {
+            let e = parse_message(junk).expect_err("junk");
+            assert!(e.bad_request_response().is_none(), "{junk:?}");
+        }
+        // A continuation line with no header before it.
+        let e = parse_message(b"OPTIONS sip:a SIP/2.0\r\n folded\r\n\r\n").expect_err("bad");
+        assert!(e.reason.contains("continuation"));
+    }
+
+    #[test]
     fn canonical_names() {
         assert_eq!(canonical_name("v"), "Via");
         assert_eq!(canonical_name("MaX-fOrWaRdS"), "Max-Forwards");
