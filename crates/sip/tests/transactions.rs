@@ -1169,3 +1169,181 @@ fn call_survives_lost_200_and_lost_ack_then_bye() {
         "no failures reported: {late:?}"
     );
 }
+
+// ------------------------------------------------------------ property
+
+mod random_traffic {
+    use super::*;
+    use proptest::prelude::*;
+
+    const METHODS: [&str; 5] = ["INVITE", "BYE", "OPTIONS", "CANCEL", "INFO"];
+    const STATUSES: [u16; 7] = [100, 180, 200, 202, 404, 486, 503];
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Incoming {
+            method: usize,
+            branch: u8,
+            tcp: bool,
+        },
+        IncomingAck {
+            branch: u8,
+        },
+        Send {
+            method: usize,
+            branch: u8,
+            tcp: bool,
+        },
+        IncomingResponse {
+            method: usize,
+            branch: u8,
+            status: usize,
+        },
+        Respond {
+            pick: usize,
+            status: usize,
+        },
+        Cancel {
+            pick: usize,
+        },
+        TransportError {
+            pick: usize,
+        },
+        Advance {
+            ms: u64,
+        },
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (0..5usize, 0..4u8, any::<bool>()).prop_map(|(method, branch, tcp)| Op::Incoming {
+                method,
+                branch,
+                tcp
+            }),
+            (0..4u8).prop_map(|branch| Op::IncomingAck { branch }),
+            (0..5usize, 0..4u8, any::<bool>()).prop_map(|(method, branch, tcp)| Op::Send {
+                method,
+                branch,
+                tcp
+            }),
+            (0..5usize, 0..4u8, 0..7usize).prop_map(|(method, branch, status)| {
+                Op::IncomingResponse {
+                    method,
+                    branch,
+                    status,
+                }
+            }),
+            (0..16usize, 0..7usize).prop_map(|(pick, status)| Op::Respond { pick, status }),
+            (0..16usize).prop_map(|pick| Op::Cancel { pick }),
+            (0..16usize).prop_map(|pick| Op::TransportError { pick }),
+            (0..40_000u64).prop_map(|ms| Op::Advance { ms }),
+        ]
+    }
+
+    fn peer(tcp: bool) -> Peer {
+        if tcp {
+            PHONE_TCP
+        } else {
+            TRUNK
+        }
+    }
+
+    fn pick(ids: &[TransactionId], i: usize) -> Option<TransactionId> {
+        (!ids.is_empty()).then(|| ids[i % ids.len()])
+    }
+
+    proptest! {
+        /// Whatever arrives in whatever order, nothing panics, and once the
+        /// TU has answered everything and the far end has answered
+        /// everything, every transaction and timer is gone after 64*T1+.
+        #[test]
+        fn no_panic_and_no_leak(ops in proptest::collection::vec(op(), 1..60)) {
+            let start = t0();
+            let mut now = start;
+            let mut l = layer();
+            let mut servers = Vec::new();
+            let mut clients = Vec::new();
+            let collect = |l: &mut TransactionLayer<Peer>, servers: &mut Vec<TransactionId>| {
+                for out in drain(l) {
+                    if let Output::Event(TuEvent::Request { tx, .. } | TuEvent::Cancel { tx, .. }) = out {
+                        servers.push(tx);
+                    }
+                }
+            };
+            for op in ops {
+                match op {
+                    Op::Incoming { method, branch, tcp } => {
+                        let r = request(METHODS[method], &format!("z9hG4bKs{branch}"), 1);
+                        l.handle_message(Message::Request(r), peer(tcp), now).unwrap();
+                    }
+                    Op::IncomingAck { branch } => {
+                        let r = ack_for_non_2xx(&format!("z9hG4bKs{branch}"));
+                        l.handle_message(Message::Request(r), TRUNK, now).unwrap();
+                    }
+                    Op::Send { method, branch, tcp } => {
+                        let r = request(METHODS[method], &format!("z9hG4bKc{branch}"), 1);
+                        if let Ok(tx) = l.send_request(r, peer(tcp), now) {
+                            clients.push(tx);
+                        }
+                    }
+                    Op::IncomingResponse { method, branch, status } => {
+                        let r = request(METHODS[method], &format!("z9hG4bKc{branch}"), 1);
+                        let resp = reply(&r, STATUSES[status]);
+                        l.handle_message(Message::Response(resp), TRUNK, now).unwrap();
+                    }
+                    Op::Respond { pick: i, status } => {
+                        if let Some(tx) = pick(&servers, i) {
+                            if let Some(r) = l.request(tx).cloned() {
+                                let _ = l.respond(tx, reply(&r, STATUSES[status]), now);
+                            }
+                        }
+                    }
+                    Op::Cancel { pick: i } => {
+                        if let Some(tx) = pick(&clients, i) {
+                            if let Ok(c) = l.cancel(tx, now) {
+                                clients.push(c);
+                            }
+                        }
+                    }
+                    Op::TransportError { pick: i } => {
+                        if let Some(tx) = pick(&clients, i) {
+                            l.handle_transport_error(tx, now);
+                        }
+                    }
+                    Op::Advance { ms: d } => {
+                        now += ms(d);
+                        l.handle_timeout(now);
+                    }
+                }
+                collect(&mut l, &mut servers);
+            }
+            // Close out: the far end answers every request we sent, the TU
+            // answers every request it got.
+            for tx in clients.clone() {
+                if let Some(r) = l.request(tx).cloned() {
+                    l.handle_message(Message::Response(reply(&r, 487)), TRUNK, now).unwrap();
+                }
+            }
+            for tx in servers.clone() {
+                if let Some(r) = l.request(tx).cloned() {
+                    let _ = l.respond(tx, reply(&r, 500), now);
+                }
+            }
+            collect(&mut l, &mut servers);
+            // A CANCEL sent during close-out gets its answer too.
+            for tx in clients.iter().copied() {
+                if let Some(r) = l.request(tx).cloned() {
+                    l.handle_message(Message::Response(reply(&r, 200)), TRUNK, now).unwrap();
+                }
+            }
+            let end = now + ms(200_000);
+            while let Some(at) = l.poll_timeout() {
+                prop_assert!(at <= end, "a timer beyond any RFC 3261 bound");
+                l.handle_timeout(at);
+                drain(&mut l);
+            }
+            prop_assert!(l.is_empty(), "{} transactions left", l.len());
+        }
+    }
+}
