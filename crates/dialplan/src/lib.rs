@@ -84,7 +84,7 @@ pub fn load_str(file: &str, text: &str) -> Result<Plan, Vec<Diagnostic>> {
 /// toml's messages are multi-line ("invalid string\nexpected ..."); the first line is the message,
 /// the rest becomes the hint, so the output keeps the one-line `file:line:column: error:` shape.
 fn syntax_message(raw: &str) -> (String, Option<String>) {
-    if raw.contains("$__toml_private_datetime") {
+    if raw.contains(node::DATETIME_FIELD) {
         return (
             "dates and times are not used in switchboard config".to_owned(),
             Some("put the value in double quotes if it is meant as text".to_owned()),

@@ -3,11 +3,17 @@
 //! `toml::Value` forgets positions, and a typed serde struct stops at the first error. This tree
 //! keeps a byte span on every key and value, so the config reader can report every problem in the
 //! file at once, each at the exact place it was written.
+//!
+//! toml hands out spans through serde_spanned's private struct protocol, but not for everything:
+//! tables made implicitly by dotted keys (`server.node_id = "x"`) have none. So values are first
+//! read into [`Raw`] with optional spans, then [`Raw::into_node`] fills the gaps from the nearest
+//! key or parent that has one.
 
 use std::fmt;
 use std::ops::Range;
 
-use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{Deserialize, Deserializer, Error as _, MapAccess, SeqAccess, Visitor};
+use serde_spanned::__unstable::{END_FIELD, NAME, START_FIELD, VALUE_FIELD};
 use serde_spanned::Spanned;
 
 /// One TOML value with its children, every one of them spanned.
@@ -37,69 +43,217 @@ impl Node {
     }
 }
 
+/// The marker toml uses for datetimes, which switchboard config never needs.
+pub(crate) const DATETIME_FIELD: &str = "$__toml_private_datetime";
+
 /// Parses a whole document. The error carries the byte span toml gives for syntax errors.
 pub(crate) fn parse_document(text: &str) -> Result<Spanned<Node>, (Option<Range<usize>>, String)> {
-    match toml::from_str::<Spanned<Node>>(text) {
-        Ok(node) => Ok(node),
+    match toml::from_str::<Raw>(text) {
+        Ok(raw) => Ok(raw.into_node(0..0)),
         Err(e) => Err((e.span(), e.message().to_owned())),
     }
 }
 
-impl<'de> Deserialize<'de> for Node {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(NodeVisitor)
+/// A value as toml delivered it: with a span when toml had one.
+#[derive(Debug)]
+struct Raw {
+    span: Option<Range<usize>>,
+    value: RawValue,
+}
+
+#[derive(Debug)]
+enum RawValue {
+    String(String),
+    Integer(i64),
+    Float,
+    Boolean(bool),
+    Array(Vec<Raw>),
+    Table(Vec<(RawKey, Raw)>),
+}
+
+#[derive(Debug)]
+struct RawKey {
+    span: Option<Range<usize>>,
+    name: String,
+}
+
+impl Raw {
+    /// Fills missing spans: a value without one takes `fallback` (its key's span, or its
+    /// parent's), a key without one takes its value's.
+    fn into_node(self, fallback: Range<usize>) -> Spanned<Node> {
+        let span = self.span.unwrap_or(fallback);
+        let node = match self.value {
+            RawValue::String(s) => Node::String(s),
+            RawValue::Integer(i) => Node::Integer(i),
+            RawValue::Float => Node::Float,
+            RawValue::Boolean(b) => Node::Boolean(b),
+            RawValue::Array(items) => Node::Array(
+                items
+                    .into_iter()
+                    .map(|i| i.into_node(span.clone()))
+                    .collect(),
+            ),
+            RawValue::Table(entries) => Node::Table(
+                entries
+                    .into_iter()
+                    .map(|(key, value)| {
+                        let key_span = key
+                            .span
+                            .or_else(|| value.span.clone())
+                            .unwrap_or_else(|| span.clone());
+                        let value = value.into_node(key_span.clone());
+                        (Spanned::new(key_span, key.name), value)
+                    })
+                    .collect(),
+            ),
+        };
+        Spanned::new(span, node)
     }
 }
 
-struct NodeVisitor;
+const SPANNED_FIELDS: &[&str] = &[START_FIELD, END_FIELD, VALUE_FIELD];
 
-impl<'de> Visitor<'de> for NodeVisitor {
-    type Value = Node;
+impl<'de> Deserialize<'de> for Raw {
+    /// Asks for the spanned form; toml answers with it when it has a span, and with the plain
+    /// value otherwise.
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_struct(NAME, SPANNED_FIELDS, RawVisitor)
+    }
+}
+
+/// The value inside a spanned wrapper. Read with `deserialize_any`, because asking for the
+/// spanned form again would make toml wrap it again, forever.
+struct Inner(Raw);
+
+impl<'de> Deserialize<'de> for Inner {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(RawVisitor).map(Inner)
+    }
+}
+
+struct RawVisitor;
+
+fn plain(value: RawValue) -> Raw {
+    Raw { span: None, value }
+}
+
+impl<'de> Visitor<'de> for RawVisitor {
+    type Value = Raw;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a TOML value")
     }
 
-    fn visit_bool<E>(self, v: bool) -> Result<Node, E> {
-        Ok(Node::Boolean(v))
+    fn visit_bool<E>(self, v: bool) -> Result<Raw, E> {
+        Ok(plain(RawValue::Boolean(v)))
     }
 
-    fn visit_i64<E>(self, v: i64) -> Result<Node, E> {
-        Ok(Node::Integer(v))
+    fn visit_i64<E>(self, v: i64) -> Result<Raw, E> {
+        Ok(plain(RawValue::Integer(v)))
     }
 
-    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Node, E> {
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Raw, E> {
         i64::try_from(v)
-            .map(Node::Integer)
+            .map(|v| plain(RawValue::Integer(v)))
             .map_err(|_| E::custom("integer out of range"))
     }
 
-    fn visit_f64<E>(self, _: f64) -> Result<Node, E> {
-        Ok(Node::Float)
+    fn visit_f64<E>(self, _: f64) -> Result<Raw, E> {
+        Ok(plain(RawValue::Float))
     }
 
-    fn visit_str<E>(self, v: &str) -> Result<Node, E> {
-        Ok(Node::String(v.to_owned()))
+    fn visit_str<E>(self, v: &str) -> Result<Raw, E> {
+        Ok(plain(RawValue::String(v.to_owned())))
     }
 
-    fn visit_string<E>(self, v: String) -> Result<Node, E> {
-        Ok(Node::String(v))
+    fn visit_string<E>(self, v: String) -> Result<Raw, E> {
+        Ok(plain(RawValue::String(v)))
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Raw, A::Error> {
         let mut items = Vec::new();
-        while let Some(item) = seq.next_element::<Spanned<Node>>()? {
+        while let Some(item) = seq.next_element::<Raw>()? {
             items.push(item);
         }
-        Ok(Node::Array(items))
+        Ok(plain(RawValue::Array(items)))
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
+    /// Either the spanned wrapper (start, end, value) or a plain table.
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Raw, A::Error> {
+        let mut start: Option<usize> = None;
+        let mut end: Option<usize> = None;
+        let mut inner: Option<Raw> = None;
         let mut entries = Vec::new();
-        while let Some(key) = map.next_key::<Spanned<String>>()? {
-            let value = map.next_value::<Spanned<Node>>()?;
-            entries.push((key, value));
+        while let Some(key) = map.next_key::<RawKey>()? {
+            // The wrapper's field names come without spans; real keys from toml carry one or
+            // are ordinary names.
+            let wrapper = key.span.is_none() && entries.is_empty();
+            match key.name.as_str() {
+                START_FIELD if wrapper => start = Some(map.next_value()?),
+                END_FIELD if wrapper => end = Some(map.next_value()?),
+                VALUE_FIELD if wrapper => inner = Some(map.next_value::<Inner>()?.0),
+                DATETIME_FIELD => return Err(A::Error::custom(DATETIME_FIELD)),
+                _ => {
+                    let value = map.next_value::<Raw>()?;
+                    entries.push((key, value));
+                }
+            }
         }
-        Ok(Node::Table(entries))
+        match (start, end, inner) {
+            (Some(start), Some(end), Some(inner)) => Ok(Raw {
+                span: Some(start..end),
+                value: inner.value,
+            }),
+            _ => Ok(plain(RawValue::Table(entries))),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for RawKey {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_struct(NAME, SPANNED_FIELDS, KeyVisitor)
+    }
+}
+
+struct KeyVisitor;
+
+impl<'de> Visitor<'de> for KeyVisitor {
+    type Value = RawKey;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a TOML key")
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<RawKey, E> {
+        Ok(RawKey {
+            span: None,
+            name: v.to_owned(),
+        })
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<RawKey, E> {
+        Ok(RawKey {
+            span: None,
+            name: v,
+        })
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawKey, A::Error> {
+        let mut start: Option<usize> = None;
+        let mut end: Option<usize> = None;
+        let mut name: Option<String> = None;
+        while let Some(field) = map.next_key::<String>()? {
+            match field.as_str() {
+                START_FIELD => start = Some(map.next_value()?),
+                END_FIELD => end = Some(map.next_value()?),
+                VALUE_FIELD => name = Some(map.next_value()?),
+                other => return Err(A::Error::unknown_field(other, SPANNED_FIELDS)),
+            }
+        }
+        let name = name.ok_or_else(|| A::Error::missing_field(VALUE_FIELD))?;
+        Ok(RawKey {
+            span: start.zip(end).map(|(s, e)| s..e),
+            name,
+        })
     }
 }
