@@ -1,1 +1,5 @@
-fn main() {}
+//! The `switchboard` binary. Everything lives in the library; see `lib.rs`.
+
+fn main() -> std::process::ExitCode {
+    switchboard::cli::main()
+}

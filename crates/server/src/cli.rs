@@ -1,0 +1,116 @@
+//! Command line: `switchboard run [--config PATH]` and `switchboard check PATH`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// The default config, compiled in so `switchboard run` works from any
+/// directory even when `config/switchboard.toml` is not beside it.
+const EMBEDDED_CONFIG: &str = include_str!("../../../config/switchboard.toml");
+const DEFAULT_CONFIG_PATH: &str = "config/switchboard.toml";
+
+#[derive(Parser)]
+#[command(
+    name = "switchboard",
+    version,
+    about = "SIP softswitch for small online stores"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the switch.
+    Run {
+        /// Config file. Without it, config/switchboard.toml if present, else the embedded default.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Validate a config file; prints every problem as file:line:column.
+    Check {
+        /// The config file to check.
+        path: PathBuf,
+    },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check { path } => check(&path),
+        Command::Run { config } => run(config),
+    }
+}
+
+fn check(path: &Path) -> ExitCode {
+    match dialplan::load(path) {
+        Ok(plan) => {
+            for w in plan.warnings() {
+                eprintln!("{w}");
+            }
+            println!("{}: ok", path.display());
+            ExitCode::SUCCESS
+        }
+        Err(diags) => {
+            print_diagnostics(&diags);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn print_diagnostics(diags: &[dialplan::Diagnostic]) {
+    for d in diags {
+        eprintln!("{d}");
+    }
+}
+
+fn run(config: Option<PathBuf>) -> ExitCode {
+    init_logging();
+    let loaded = match &config {
+        Some(path) => dialplan::load(path),
+        None if Path::new(DEFAULT_CONFIG_PATH).exists() => {
+            dialplan::load(Path::new(DEFAULT_CONFIG_PATH))
+        }
+        None => dialplan::load_str("<embedded config/switchboard.toml>", EMBEDDED_CONFIG),
+    };
+    let plan = match loaded {
+        Ok(plan) => plan,
+        Err(diags) => {
+            print_diagnostics(&diags);
+            eprintln!("switchboard: the config has errors; not starting");
+            return ExitCode::FAILURE;
+        }
+    };
+    for w in plan.warnings() {
+        tracing::warn!("{w}");
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("switchboard: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(crate::driver::run(plan, config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("switchboard: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter =
+        EnvFilter::try_from_env("SWITCHBOARD_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
+}

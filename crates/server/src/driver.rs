@@ -1,0 +1,141 @@
+//! The tokio driver: binds the transports, starts the media engine and the
+//! store, and runs the signalling core in one task, feeding it messages,
+//! media events and timer expiries and carrying out its effects.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use store::{CallStore, RegistrationStore, Store};
+use tokio::sync::mpsc;
+
+use crate::media::MediaEvent;
+use crate::switch::{Core, Effect, WallClock};
+use crate::transport::{Inbound, Transports};
+
+pub async fn run(plan: dialplan::Plan, _config_path: Option<PathBuf>) -> anyhow::Result<()> {
+    let plan = Arc::new(plan);
+    let server = plan.server().clone();
+    std::fs::create_dir_all(&server.data_dir)
+        .with_context(|| format!("cannot create data dir {}", server.data_dir.display()))?;
+    let store = Arc::new(
+        store::SqliteStore::open(&server.data_dir)
+            .with_context(|| format!("cannot open the store in {}", server.data_dir.display()))?,
+    );
+
+    let (inbound_tx, mut inbound_rx) = mpsc::channel::<Inbound>(4096);
+    let transports = Transports::bind(server.sip_listen, inbound_tx)
+        .await
+        .with_context(|| format!("cannot listen for SIP on {}", server.sip_listen))?;
+    let local = transports.local_addr();
+
+    let (media_tx, mut media_rx) = mpsc::unbounded_channel::<MediaEvent>();
+    let media: Box<dyn crate::media::MediaControl> = todo!("media engine: {media_tx:?}");
+
+    let clock = wall_clock();
+    let seed = rand::random::<u64>();
+    let mut core = Core::new(plan.clone(), media, local, clock, seed);
+    let now = clock.at;
+    let restored = store
+        .load_registrations(clock.unix as i64)
+        .unwrap_or_else(|e| {
+            tracing::warn!("cannot load saved registrations: {e}");
+            Vec::new()
+        });
+    if !restored.is_empty() {
+        tracing::info!("restored {} registrations", restored.len());
+    }
+    core.restore_bindings(restored, now);
+
+    tracing::info!(
+        "switchboard listening for SIP on {local} (UDP and TCP), public address {}, RTP ports {}",
+        server.public_address,
+        server.rtp_ports
+    );
+
+    let mut terminate = shutdown_signal();
+    loop {
+        let deadline = core.poll_timeout();
+        let sleep = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            Some(item) = inbound_rx.recv() => {
+                match item {
+                    Inbound::Message { peer, data } => core.handle_message(peer, &data, now_instant()),
+                }
+            }
+            Some(ev) = media_rx.recv() => core.handle_media_event(ev, now_instant()),
+            _ = sleep => core.handle_timeout(now_instant()),
+            _ = &mut terminate => {
+                tracing::info!("shutting down");
+                break;
+            }
+        }
+        while let Some(effect) = core.poll_effect() {
+            match effect {
+                Effect::Send { peer, data } => transports.send(peer, data),
+                Effect::SaveBinding(reg) => log_err(store.upsert_registration(reg)),
+                Effect::RemoveBinding { username, contact } => {
+                    log_err(store.remove_registration(&username, &contact))
+                }
+                Effect::CallRecord(record) => log_err(store.insert_call_record(record)),
+            }
+        }
+    }
+    log_err(store.flush());
+    Ok(())
+}
+
+fn log_err(r: Result<(), store::Error>) {
+    if let Err(e) = r {
+        tracing::error!("store: {e}");
+    }
+}
+
+/// The driver is where the clock is read.
+#[allow(clippy::disallowed_methods)]
+fn now_instant() -> Instant {
+    Instant::now()
+}
+
+#[allow(clippy::disallowed_methods)]
+fn wall_clock() -> WallClock {
+    let unix = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    WallClock {
+        at: Instant::now(),
+        unix,
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+fn shutdown_signal() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+    Box::pin(async {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            match signal(SignalKind::terminate()) {
+                Ok(mut term) => {
+                    tokio::select! {
+                        _ = tokio::signal::ctrl_c() => {}
+                        _ = term.recv() => {}
+                    }
+                }
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    })
+}

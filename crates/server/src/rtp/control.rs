@@ -1,0 +1,28 @@
+//! The signalling core's view of the engine.
+
+use sdp::NegotiatedAudio;
+
+use super::RtpEngine;
+use crate::media::{LegId, MediaControl};
+
+impl MediaControl for RtpEngine {
+    fn open_leg(&mut self) -> std::io::Result<(LegId, u16)> {
+        RtpEngine::open_leg(self)
+    }
+
+    fn configure(&mut self, leg: LegId, audio: &NegotiatedAudio) {
+        RtpEngine::configure(self, leg, audio);
+    }
+
+    fn bridge(&mut self, a: LegId, b: LegId) {
+        RtpEngine::bridge(self, a, b);
+    }
+
+    fn ringback(&mut self, leg: LegId) {
+        RtpEngine::ringback(self, leg);
+    }
+
+    fn close_leg(&mut self, leg: LegId) {
+        RtpEngine::close_leg(self, leg);
+    }
+}

@@ -1,0 +1,321 @@
+//! A media worker: one tokio task owning the sockets of its share of the
+//! legs. It relays bridged legs, plays sources into legs on one shared 20 ms
+//! tick, and reports DTMF and media silence. Commands arrive on a channel;
+//! the hot path (receive, check, rewrite, send) allocates nothing and takes
+//! no lock.
+
+use std::collections::HashMap;
+use std::future::poll_fn;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use media::player::{Frame, PlaySource, Playout};
+use media::relay::{Relay, Verdict};
+use media::rtp::RtpHeader;
+use media::source::SourceVerdict;
+use media::{FRAME_DURATION, FRAME_SAMPLES};
+use sdp::NegotiatedAudio;
+use tokio::io::ReadBuf;
+use tokio::sync::{mpsc, oneshot};
+
+use super::leg::{Leg, LegStats, FEED_RELAY};
+use crate::media::{LegId, MediaEvent};
+
+/// Where workers report events; the driver maps them into its own queue.
+pub type EventSink = Arc<dyn Fn(MediaEvent) + Send + Sync>;
+
+/// Largest datagram we read; RTP for G.711 20 ms is 172 bytes.
+const RECV_BUF: usize = 2048;
+/// Packets read from one socket per poll before moving on, so a flood on
+/// one port cannot starve the others.
+const BURST: usize = 32;
+
+pub(super) enum Command {
+    Create { id: LegId, port: u16, rtp: std::net::UdpSocket, rtcp: std::net::UdpSocket },
+    Configure { id: LegId, audio: NegotiatedAudio },
+    Bridge { a: LegId, b: LegId },
+    Unbridge { id: LegId },
+    Play { id: LegId, source: PlaySource },
+    Stop { id: LegId },
+    Release { id: LegId },
+    Stats { id: LegId, reply: oneshot::Sender<Option<LegStats>> },
+    /// A leg is moving here from another worker: hold its commands until it arrives.
+    Expect { id: LegId },
+    /// Hand a leg over to another worker (to join the leg it is bridged to).
+    Detach { id: LegId, to: mpsc::UnboundedSender<Command> },
+    Adopt { leg: Box<Leg> },
+}
+
+impl Command {
+    /// The legs a command needs; it waits while any of them is still moving here.
+    fn legs(&self) -> [Option<LegId>; 2] {
+        match self {
+            Command::Bridge { a, b } => [Some(*a), Some(*b)],
+            Command::Configure { id, .. }
+            | Command::Unbridge { id }
+            | Command::Play { id, .. }
+            | Command::Stop { id }
+            | Command::Release { id }
+            | Command::Stats { id, .. }
+            | Command::Detach { id, .. } => [Some(*id), None],
+            Command::Create { .. } | Command::Expect { .. } | Command::Adopt { .. } => [None, None],
+        }
+    }
+}
+
+pub(super) struct Worker {
+    index: usize,
+    legs: HashMap<LegId, Leg>,
+    /// Leg ids in a stable order for polling, kept in step with `legs`.
+    order: Vec<LegId>,
+    /// Legs on their way here, with the commands that arrived before them.
+    incoming: HashMap<LegId, Vec<Command>>,
+    events: EventSink,
+    media_timeout: Duration,
+    buf: Box<[u8; RECV_BUF]>,
+    frame: Box<Frame>,
+}
+
+impl Worker {
+    pub fn new(index: usize, events: EventSink, media_timeout: Duration) -> Worker {
+        Worker {
+            index,
+            legs: HashMap::new(),
+            order: Vec::new(),
+            incoming: HashMap::new(),
+            events,
+            media_timeout,
+            buf: Box::new([0; RECV_BUF]),
+            frame: Box::new([0; FRAME_SAMPLES]),
+        }
+    }
+
+    pub async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+        let mut tick = tokio::time::interval(FRAME_DURATION);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            tokio::select! {
+                biased;
+                command = commands.recv() => match command {
+                    Some(c) => self.handle_command(c, clock()),
+                    None => break,
+                },
+                _ = tick.tick() => self.on_tick(clock()),
+                () = poll_fn(|cx| self.poll_sockets(cx)) => {}
+            }
+        }
+        tracing::debug!(worker = self.index, "media worker stopped");
+    }
+
+    fn handle_command(&mut self, command: Command, now: Instant) {
+        let waiting = command.legs().into_iter().flatten().find(|id| self.incoming.contains_key(id));
+        if let Some(queue) = waiting.and_then(|id| self.incoming.get_mut(&id)) {
+            queue.push(command);
+            return;
+        }
+        match command {
+            Command::Create { id, port, rtp, rtcp } => match tokio::net::UdpSocket::from_std(rtp) {
+                Ok(socket) => self.insert(Leg::new(id, port, socket, rtcp, now)),
+                Err(e) => tracing::warn!(?id, port, "cannot register RTP socket: {e}"),
+            },
+            Command::Configure { id, audio } => {
+                if let Some(leg) = self.legs.get_mut(&id) {
+                    leg.configure(&audio, now);
+                    if let Some(peer) = leg.peer {
+                        self.rebuild_relays(id, peer);
+                    }
+                }
+            }
+            Command::Bridge { a, b } => self.bridge(a, b),
+            Command::Unbridge { id } => self.unbridge(id),
+            Command::Play { id, source } => {
+                if let Some(leg) = self.legs.get_mut(&id) {
+                    leg.play_generation = leg.play_generation.wrapping_add(1);
+                    leg.playout = Some(Playout::new(source, now));
+                }
+            }
+            Command::Stop { id } => {
+                if let Some(leg) = self.legs.get_mut(&id) {
+                    leg.playout = None;
+                }
+            }
+            Command::Release { id } => {
+                self.unbridge(id);
+                self.remove(id);
+            }
+            Command::Stats { id, reply } => {
+                let _ = reply.send(self.legs.get(&id).map(Leg::stats));
+            }
+            Command::Expect { id } => {
+                self.incoming.entry(id).or_default();
+            }
+            Command::Detach { id, to } => {
+                self.unbridge(id);
+                if let Some(leg) = self.remove(id) {
+                    // The receiving worker polls the same tokio socket from now on.
+                    let _ = to.send(Command::Adopt { leg: Box::new(leg) });
+                }
+            }
+            Command::Adopt { leg } => {
+                let id = leg.id;
+                self.insert(*leg);
+                for queued in self.incoming.remove(&id).unwrap_or_default() {
+                    self.handle_command(queued, now);
+                }
+            }
+        }
+    }
+
+    fn insert(&mut self, leg: Leg) {
+        let id = leg.id;
+        if self.legs.insert(id, leg).is_none() {
+            self.order.push(id);
+        }
+    }
+
+    fn remove(&mut self, id: LegId) -> Option<Leg> {
+        self.order.retain(|l| *l != id);
+        self.legs.remove(&id)
+    }
+
+    fn bridge(&mut self, a: LegId, b: LegId) {
+        if a == b || !self.legs.contains_key(&a) || !self.legs.contains_key(&b) {
+            tracing::warn!(worker = self.index, ?a, ?b, "bridge of legs not on this worker");
+            return;
+        }
+        self.unbridge(a);
+        self.unbridge(b);
+        for (x, y) in [(a, b), (b, a)] {
+            if let Some(leg) = self.legs.get_mut(&x) {
+                leg.peer = Some(y);
+                // A bridged leg hears its peer, not ringback.
+                leg.playout = None;
+            }
+        }
+        self.rebuild_relays(a, b);
+    }
+
+    fn unbridge(&mut self, id: LegId) {
+        let Some(peer) = self.legs.get_mut(&id).and_then(|l| l.peer.take()) else { return };
+        if let Some(leg) = self.legs.get_mut(&id) {
+            leg.relay_in = None;
+            leg.stream.detach();
+        }
+        if let Some(p) = self.legs.get_mut(&peer) {
+            if p.peer == Some(id) {
+                p.peer = None;
+                p.relay_in = None;
+                p.stream.detach();
+            }
+        }
+    }
+
+    /// (Re)build both relays of a bridge from the legs' current formats.
+    fn rebuild_relays(&mut self, a: LegId, b: LegId) {
+        let fa = self.legs.get(&a).and_then(|l| l.format);
+        let fb = self.legs.get(&b).and_then(|l| l.format);
+        let (Some(fa), Some(fb)) = (fa, fb) else { return };
+        for (into, from_format, into_format) in [(a, fb, fa), (b, fa, fb)] {
+            if let Some(leg) = self.legs.get_mut(&into) {
+                match leg.relay_in.as_mut() {
+                    Some(relay) => relay.set_formats(from_format, into_format),
+                    None => leg.relay_in = Some(Relay::new(from_format, into_format, FEED_RELAY)),
+                }
+            }
+        }
+    }
+
+    fn on_tick(&mut self, now: Instant) {
+        let Worker { legs, events, frame, buf, media_timeout, .. } = self;
+        for leg in legs.values_mut() {
+            if leg.playout.is_some() {
+                leg.play_due_frames(now, frame, &mut buf[..]);
+            }
+            while let Some(digit) = leg.dtmf.poll_digit(now) {
+                events(MediaEvent::Dtmf { leg: leg.id, digit: digit.symbol });
+            }
+            if leg.format.is_some()
+                && leg.direction.receives()
+                && !leg.timed_out
+                && now.saturating_duration_since(leg.last_rtp) >= *media_timeout
+            {
+                leg.timed_out = true;
+                events(MediaEvent::Timeout { leg: leg.id });
+            }
+        }
+    }
+
+    /// Read every socket that has data. Never completes: it runs inside the
+    /// select loop and returns Pending with each socket's waker registered.
+    fn poll_sockets(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let now = clock();
+        for i in 0..self.order.len() {
+            let Some(&id) = self.order.get(i) else { break };
+            for n in 0.. {
+                if n == BURST {
+                    // More may be waiting: come back after the others had a turn.
+                    cx.waker().wake_by_ref();
+                    break;
+                }
+                let Some(leg) = self.legs.get_mut(&id) else { break };
+                let mut read = ReadBuf::new(&mut self.buf[..]);
+                let from = match leg.socket.poll_recv_from(cx, &mut read) {
+                    Poll::Ready(Ok(from)) => from,
+                    // ICMP port unreachable from an earlier send surfaces here
+                    // on some systems; the socket itself is fine.
+                    Poll::Ready(Err(_)) => continue,
+                    Poll::Pending => break,
+                };
+                let len = read.filled().len();
+                self.on_packet(id, from, len, now);
+            }
+        }
+        Poll::Pending
+    }
+
+    /// The hot path: one datagram arrived on leg `id`.
+    fn on_packet(&mut self, id: LegId, from: SocketAddr, len: usize, now: Instant) {
+        let Worker { legs, buf, events, .. } = self;
+        let Some(packet) = buf.get_mut(..len) else { return };
+        let Some(leg) = legs.get_mut(&id) else { return };
+        let Ok(header) = RtpHeader::parse(packet) else {
+            leg.malformed += 1;
+            return;
+        };
+        if leg.lock.check(from, header.sequence) == SourceVerdict::Drop {
+            return;
+        }
+        leg.received += 1;
+        leg.last_rtp = now;
+        leg.timed_out = false;
+        let event_pt = leg.format.and_then(|f| f.event_pt);
+        if event_pt.is_some() && event_pt == Some(header.payload_type) {
+            let _ = leg.dtmf.handle_packet(header.timestamp, header.marker, header.payload(packet), now);
+            while let Some(digit) = leg.dtmf.poll_digit(now) {
+                events(MediaEvent::Dtmf { leg: id, digit: digit.symbol });
+            }
+        }
+        let Some(peer_id) = leg.peer else { return };
+        let Some(peer) = legs.get_mut(&peer_id) else { return };
+        // A prompt or music playing into the peer takes precedence.
+        if peer.playout.is_some() {
+            return;
+        }
+        let Some(dest) = peer.destination() else { return };
+        let Some(relay) = peer.relay_in.as_mut() else { return };
+        if let Verdict::Forward { len, .. } = relay.process(packet, &mut peer.stream, now) {
+            if let Some(out) = packet.get(..len) {
+                peer.send(out, dest);
+            }
+        }
+    }
+}
+
+/// The worker is a driver: it reads the monotonic clock and passes `now`
+/// into the sans-IO cores.
+#[allow(clippy::disallowed_methods)]
+fn clock() -> Instant {
+    Instant::now()
+}

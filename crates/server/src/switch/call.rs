@@ -1,0 +1,829 @@
+//! One B2BUA call: the caller's leg (we are its UAS) and one callee leg per
+//! contact rung (we are their UAC), forked in parallel; the first 2xx wins,
+//! the others are cancelled. Media of both sides always ends on the switch's
+//! own RTP ports and is bridged by the media engine once answered.
+//!
+//! Events arrive through `calls.rs`; the call uses the core's transaction
+//! layer, media engine and randomness, and ends by emitting its record.
+
+use std::time::{Duration, Instant};
+
+use sdp::{AudioCodec, SessionDescription};
+use sip::transaction::TransactionId;
+use sip::{Method, Request, Response};
+
+use super::calls::CallKey;
+use super::leg::{Leg, LegState};
+use super::{requests, Core, Effect};
+use crate::media::MediaEvent;
+use crate::transport::Peer;
+
+/// What a transaction means to its call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TxRole {
+    /// The caller's INVITE (server transaction).
+    CallerInvite,
+    /// Our INVITE to callee leg `n`.
+    CalleeInvite(usize),
+    /// A BYE or other in-dialog request we sent.
+    Other,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HangupBy {
+    Caller,
+    Callee,
+    System,
+}
+
+impl HangupBy {
+    fn stored(self) -> store::HangupBy {
+        match self {
+            HangupBy::Caller => store::HangupBy::Caller,
+            HangupBy::Callee => store::HangupBy::Callee,
+            HangupBy::System => store::HangupBy::Switch,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Direction {
+    /// A customer through the trunk to the operators.
+    Inbound,
+    /// An operator through the trunk to an external number.
+    Outbound,
+}
+
+pub(super) use store::CallRecord;
+use store::Disposition;
+
+pub(crate) struct Call {
+    pub key: CallKey,
+    id: String,
+    direction: Direction,
+    caller_leg: Leg,
+    /// Our To tag on the caller's leg (every response we send it carries it).
+    caller_tag: String,
+    callees: Vec<Leg>,
+    answered: Option<usize>,
+    /// Our SDP answer for the caller, sent with the 2xx.
+    caller_answer: SessionDescription,
+    caller_ringing_sent: bool,
+    ring_deadline: Option<Instant>,
+    over: bool,
+    record: CallRecord,
+}
+
+/// A new INVITE outside any dialog: decide whose call it is.
+pub(super) fn start(core: &mut Core, tx: TransactionId, req: Request, source: Peer, now: Instant) {
+    let target_user = req
+        .request_uri()
+        .ok()
+        .and_then(|u| u.user.clone())
+        .unwrap_or_default();
+    let from_user = req
+        .from()
+        .ok()
+        .and_then(|f| f.uri.user.clone())
+        .unwrap_or_default();
+    let plan = core.plan.clone();
+    let from_trunk = plan.trunk_for_source(source.addr.ip()).is_some();
+    if from_trunk && plan.number(&target_user).is_some() {
+        return start_inbound(core, tx, req, source, &target_user, now);
+    }
+    if plan.operator(&from_user).is_some() {
+        return super::outbound::start_outbound(
+            core,
+            tx,
+            req,
+            source,
+            &from_user,
+            &target_user,
+            now,
+        );
+    }
+    if from_trunk {
+        tracing::info!(number = %target_user, "trunk call to an unknown number");
+        requests::respond(core, tx, &req, 404, now);
+    } else {
+        tracing::info!(from = %source.addr, "INVITE from an address that is neither a trunk nor an operator");
+        requests::respond(core, tx, &req, 403, now);
+    }
+}
+
+fn start_inbound(
+    core: &mut Core,
+    tx: TransactionId,
+    req: Request,
+    source: Peer,
+    number: &str,
+    now: Instant,
+) {
+    let plan = core.plan.clone();
+    let Some(num) = plan.number(number) else {
+        return requests::respond(core, tx, &req, 404, now);
+    };
+    let ring = match &num.action {
+        dialplan::Action::Ring(ring) => ring.clone(),
+        other => {
+            tracing::warn!(
+                number,
+                "action {other:?} is not supported by this switch version"
+            );
+            return requests::respond(core, tx, &req, 501, now);
+        }
+    };
+    let operators: Vec<String> = plan
+        .ring_operators(&ring)
+        .iter()
+        .map(|o| o.username.clone())
+        .collect();
+    let targets: Vec<(String, super::registrar::Binding)> = operators
+        .iter()
+        .flat_map(|op| {
+            core.registrar
+                .bindings(op)
+                .into_iter()
+                .filter(|b| core.keepalive.is_reachable(op, &b.contact))
+                .map(move |b| (op.clone(), b))
+        })
+        .collect();
+    let caller = req
+        .from()
+        .ok()
+        .and_then(|f| f.uri.user.clone())
+        .unwrap_or_else(|| "anonymous".into());
+    let trunk = plan
+        .trunk_for_source(source.addr.ip())
+        .map(|t| t.name.clone());
+    let record = CallRecord {
+        id: String::new(),
+        node_id: plan.server().node_id.clone(),
+        started_at: core.clock.unix_ms(now),
+        answered_at: None,
+        ended_at: 0,
+        direction: store::Direction::Inbound,
+        caller: caller.clone(),
+        callee: num.number.clone(),
+        trunk,
+        number_name: Some(num.name.clone()),
+        landing_page: num.landing_page.clone(),
+        campaign: num.campaign.clone(),
+        operator: None,
+        disposition: Disposition::Missed,
+        hangup_by: None,
+        hangup_reason: None,
+        recording_path: None,
+    };
+    let display = format!("[{}] {}", num.name, caller);
+    let Some(mut call) =
+        Call::accept_caller(core, tx, &req, source, record, Direction::Inbound, now)
+    else {
+        return;
+    };
+    if targets.is_empty() {
+        tracing::info!(number, "no operator reachable");
+        call.fail_caller(core, 480, "no operator available", now);
+        core.calls.put(call);
+        return;
+    }
+    for (op, binding) in targets {
+        let request_uri = binding.contact.clone();
+        let to = format!("<sip:{op}@{}>", core.local.ip());
+        let from = format!("\"{display}\" <sip:{caller}@{}>", core.local.ip());
+        call.add_callee(core, Some(op), &request_uri, &from, &to, binding.peer, now);
+    }
+    call.ring_deadline = Some(now + ring.timeout);
+    core.calls.put(call);
+}
+
+impl Call {
+    /// Takes the caller's INVITE: reads its offer, opens its media leg and
+    /// prepares our answer. Answers the INVITE itself on failure (`None`).
+    pub(super) fn accept_caller(
+        core: &mut Core,
+        tx: TransactionId,
+        req: &Request,
+        source: Peer,
+        mut record: CallRecord,
+        direction: Direction,
+        now: Instant,
+    ) -> Option<Call> {
+        let offer = match SessionDescription::parse(&req.body) {
+            Ok(o) if !req.body.is_empty() => o,
+            _ => {
+                // Offerless INVITE (offer in the ACK) is not supported yet.
+                let resp = Response::for_request(req, 488)
+                    .with_reason("Not Acceptable Here - SDP offer required");
+                requests::send(core, tx, resp, now);
+                return None;
+            }
+        };
+        let (media, port) = match core.media.open_leg() {
+            Ok(x) => x,
+            Err(e) => {
+                tracing::warn!("no RTP port for a new call: {e}");
+                let resp = Response::for_request(req, 503)
+                    .with_reason("Service Unavailable - no RTP ports");
+                requests::send(core, tx, resp, now);
+                return None;
+            }
+        };
+        let session_id = rand::Rng::gen::<u32>(&mut core.rng) as u64;
+        let params = sdp::AnswerParams::new(core.local.ip(), port, session_id, 1);
+        let (answer, audio) = match sdp::answer(&offer, &params) {
+            Ok(x) => x,
+            Err(e) => {
+                core.media.close_leg(media);
+                let resp = Response::for_request(req, 488)
+                    .with_reason(format!("Not Acceptable Here - {e}"));
+                requests::send(core, tx, resp, now);
+                return None;
+            }
+        };
+        core.media.configure(media, &audio);
+        let key = core.calls.allocate_key();
+        let local_tag = sip::headers::new_tag(&mut core.rng);
+        record.id = format!(
+            "{}-{}",
+            core.plan.server().node_id,
+            sip::headers::new_tag(&mut core.rng)
+        );
+        let caller_leg = Leg {
+            state: LegState::Calling,
+            call_id: req.call_id().ok()?.to_string(),
+            invite: req.clone(),
+            dialog: None,
+            peer: source,
+            invite_tx: Some(tx),
+            media,
+            rtp_port: port,
+            offer: Some(offer),
+            operator: None,
+            final_status: None,
+        };
+        core.calls.index_call_id(&caller_leg.call_id, key);
+        core.calls.index_tx(tx, key, TxRole::CallerInvite);
+        core.calls.index_media(media, key);
+        tracing::info!(call = %record.id, caller = %record.caller, callee = %record.callee, "new {:?} call", direction);
+        Some(Call {
+            key,
+            id: record.id.clone(),
+            direction,
+            caller_leg,
+            caller_tag: local_tag,
+            callees: Vec::new(),
+            answered: None,
+            caller_answer: answer,
+            caller_ringing_sent: false,
+            ring_deadline: None,
+            over: false,
+            record,
+        })
+    }
+
+    /// Starts one callee leg: a media port, our offer (the caller's codec
+    /// first, so the bridge needs no transcoding when the callee agrees),
+    /// and the INVITE.
+    pub(super) fn add_callee(
+        &mut self,
+        core: &mut Core,
+        operator: Option<String>,
+        request_uri: &str,
+        from: &str,
+        to: &str,
+        peer: Peer,
+        now: Instant,
+    ) {
+        let (media, port) = match core.media.open_leg() {
+            Ok(x) => x,
+            Err(e) => {
+                tracing::warn!("no RTP port for a callee leg: {e}");
+                return;
+            }
+        };
+        let caller_codec = self.caller_codec();
+        let codecs: &[AudioCodec] = if caller_codec == Some(AudioCodec::Pcma) {
+            &[AudioCodec::Pcma, AudioCodec::Pcmu]
+        } else {
+            &[AudioCodec::Pcmu, AudioCodec::Pcma]
+        };
+        let session_id = rand::Rng::gen::<u32>(&mut core.rng) as u64;
+        let mut params = sdp::OfferParams::new(core.local.ip(), port, session_id, 1);
+        params.codecs = codecs;
+        let offer = sdp::offer(&params);
+        let call_id = sip::headers::new_call_id(&mut core.rng, Some(&core.local.ip().to_string()));
+        let branch = sip::headers::new_branch(&mut core.rng);
+        let tag = sip::headers::new_tag(&mut core.rng);
+        let mut invite = Request::new(Method::Invite, request_uri);
+        let via = super::leg::our_via(peer, core.local, &branch);
+        invite.headers.push("Via", via.to_string());
+        invite.headers.push("Max-Forwards", "70");
+        invite.headers.push("From", format!("{from};tag={tag}"));
+        invite.headers.push("To", to);
+        invite.headers.push("Call-ID", call_id.clone());
+        invite.headers.push("CSeq", "1 INVITE");
+        invite.headers.push(
+            "Contact",
+            format!("<sip:switchboard@{}>", core.local_hostport()),
+        );
+        invite.headers.push("Allow", requests::ALLOW);
+        invite.headers.push("User-Agent", crate::USER_AGENT);
+        invite.headers.push("Content-Type", "application/sdp");
+        invite.body = offer.to_bytes();
+        let mut leg = Leg {
+            state: LegState::Calling,
+            call_id,
+            invite: invite.clone(),
+            dialog: None,
+            peer,
+            invite_tx: None,
+            media,
+            rtp_port: port,
+            offer: Some(offer.clone()),
+            operator,
+            final_status: None,
+        };
+        let index = self.callees.len();
+        match core.layer.send_request(invite, peer, now) {
+            Ok(tx) => {
+                leg.invite_tx = Some(tx);
+                core.calls
+                    .index_tx(tx, self.key, TxRole::CalleeInvite(index));
+            }
+            Err(e) => {
+                tracing::warn!("cannot send INVITE: {e}");
+                leg.state = LegState::Ended;
+                leg.final_status = Some(500);
+                core.media.close_leg(media);
+            }
+        }
+        core.calls.index_call_id(&leg.call_id, self.key);
+        core.calls.index_media(media, self.key);
+        self.callees.push(leg);
+    }
+
+    fn caller_codec(&self) -> Option<AudioCodec> {
+        let offer = self.caller_leg.offer.as_ref()?;
+        let params = sdp::AnswerParams::new(std::net::Ipv4Addr::UNSPECIFIED.into(), 9, 0, 0);
+        sdp::answer(offer, &params).ok().map(|(_, a)| a.codec)
+    }
+
+    pub(super) fn is_over(&self) -> bool {
+        self.over
+    }
+
+    pub(super) fn deadline(&self) -> Option<Instant> {
+        self.ring_deadline
+    }
+
+    pub(super) fn set_ring_timeout(&mut self, now: Instant, timeout: Duration) {
+        self.ring_deadline = Some(now + timeout);
+    }
+
+    /// A callee answered, failed or rang.
+    pub(super) fn handle_response(
+        &mut self,
+        core: &mut Core,
+        role: TxRole,
+        resp: Response,
+        now: Instant,
+    ) {
+        let TxRole::CalleeInvite(i) = role else {
+            return;
+        };
+        let status = resp.status;
+        if let Some(leg) = self.callees.get_mut(i) {
+            if status > 100 {
+                leg.learn_from_response(&resp);
+            }
+        }
+        match status {
+            101..=199 => self.callee_ringing(core, i, now),
+            200..=299 => self.callee_answered(core, i, &resp, now),
+            300.. => self.callee_failed(core, i, status, now),
+            _ => {}
+        }
+    }
+
+    fn callee_ringing(&mut self, core: &mut Core, i: usize, now: Instant) {
+        if let Some(leg) = self.callees.get_mut(i) {
+            if leg.state == LegState::Calling {
+                leg.state = LegState::Ringing;
+            }
+        }
+        if !self.caller_ringing_sent && self.answered.is_none() {
+            self.caller_ringing_sent = true;
+            self.respond_caller(core, 180, None, now);
+        }
+    }
+
+    fn callee_answered(&mut self, core: &mut Core, i: usize, resp: &Response, now: Instant) {
+        // ACK every 2xx we get (RFC 3261 13.2.2.4), even for a losing fork.
+        self.ack_callee(core, i, resp);
+        if self.answered.is_some_and(|a| a != i) || self.over {
+            // A second fork answered late: end it at once.
+            self.bye_leg(core, Side::Callee(i), now);
+            return;
+        }
+        if self.answered == Some(i) {
+            return; // a retransmitted 2xx
+        }
+        let audio = {
+            let leg = &self.callees[i];
+            let offer = leg.offer.as_ref();
+            SessionDescription::parse(&resp.body)
+                .ok()
+                .and_then(|ans| offer.and_then(|o| sdp::negotiated_from_answer(o, &ans).ok()))
+        };
+        let Some(audio) = audio else {
+            tracing::warn!(call = %self.id, "callee answered without usable SDP; ending that leg");
+            self.bye_leg(core, Side::Callee(i), now);
+            self.callees[i].final_status = Some(488);
+            self.maybe_all_failed(core, now);
+            return;
+        };
+        self.answered = Some(i);
+        self.ring_deadline = None;
+        self.callees[i].state = LegState::Answered;
+        self.callees[i].invite_tx = None;
+        core.media.configure(self.callees[i].media, &audio);
+        core.media
+            .bridge(self.caller_leg.media, self.callees[i].media);
+        if let Some(op) = self.callees[i].operator.clone() {
+            self.record.operator = Some(op);
+        }
+        self.record.answered_at = Some(core.clock.unix_ms(now));
+        self.record.disposition = Disposition::Answered;
+        tracing::info!(call = %self.id, operator = ?self.record.operator, "answered");
+        for j in 0..self.callees.len() {
+            if j != i {
+                self.cancel_callee(core, j, now);
+            }
+        }
+        let body = self.caller_answer.to_bytes();
+        self.respond_caller(core, 200, Some(body), now);
+        self.caller_leg.state = LegState::Answered;
+    }
+
+    fn callee_failed(&mut self, core: &mut Core, i: usize, status: u16, now: Instant) {
+        let leg = &mut self.callees[i];
+        if leg.state == LegState::Ended {
+            return;
+        }
+        leg.state = LegState::Ended;
+        leg.final_status = Some(status);
+        leg.invite_tx = None;
+        core.media.close_leg(leg.media);
+        self.maybe_all_failed(core, now);
+    }
+
+    /// Every callee leg failed before anyone answered: tell the caller.
+    fn maybe_all_failed(&mut self, core: &mut Core, now: Instant) {
+        if self.answered.is_some() || self.over {
+            return;
+        }
+        if self.callees.iter().any(|l| l.state != LegState::Ended) {
+            return;
+        }
+        let busy = self
+            .callees
+            .iter()
+            .any(|l| matches!(l.final_status, Some(486) | Some(600)));
+        if busy {
+            self.record.disposition = Disposition::Busy;
+            self.fail_caller(core, 486, "operators busy", now);
+        } else {
+            let status = match (
+                self.direction,
+                self.callees.first().and_then(|l| l.final_status),
+            ) {
+                (Direction::Outbound, Some(s)) if (400..700).contains(&s) => s,
+                _ => 480,
+            };
+            self.fail_caller(core, status, "no answer", now);
+        }
+    }
+
+    /// Ends the call before answer with `status` to the caller.
+    pub(super) fn fail_caller(&mut self, core: &mut Core, status: u16, why: &str, now: Instant) {
+        for j in 0..self.callees.len() {
+            self.cancel_callee(core, j, now);
+        }
+        self.respond_caller(core, status, None, now);
+        self.finish(core, HangupBy::System, why, now);
+    }
+
+    fn respond_caller(
+        &mut self,
+        core: &mut Core,
+        status: u16,
+        body: Option<Vec<u8>>,
+        now: Instant,
+    ) {
+        let Some(tx) = self.caller_leg.invite_tx else {
+            return;
+        };
+        let Some(req) = core.layer.request(tx).cloned() else {
+            return;
+        };
+        let mut resp = Response::for_request(&req, status).with_to_tag(&self.caller_tag);
+        if status > 100 && status < 300 {
+            resp.headers.push(
+                "Contact",
+                format!("<sip:switchboard@{}>", core.local_hostport()),
+            );
+            resp.headers.push("Allow", requests::ALLOW);
+        }
+        if let Some(body) = body {
+            resp.headers.push("Content-Type", "application/sdp");
+            resp.body = body;
+        }
+        if status >= 200 {
+            self.caller_leg.invite_tx = None;
+        }
+        if (101..300).contains(&status) {
+            self.caller_leg.answered_with(&resp);
+        }
+        requests::send(core, tx, resp, now);
+    }
+
+    fn ack_callee(&mut self, core: &mut Core, i: usize, resp: &Response) {
+        let branch = sip::headers::new_branch(&mut core.rng);
+        let leg = &self.callees[i];
+        match leg.ack(resp, core.local, &branch) {
+            Some(ack) => core
+                .layer
+                .send_stateless(sip::Message::Request(ack), leg.peer),
+            None => tracing::warn!(call = %self.id, "cannot build the ACK for a 2xx"),
+        }
+    }
+
+    fn cancel_callee(&mut self, core: &mut Core, j: usize, now: Instant) {
+        let leg = &mut self.callees[j];
+        if matches!(leg.state, LegState::Calling | LegState::Ringing) {
+            if let Some(tx) = leg.invite_tx.take() {
+                if let Err(e) = core.layer.cancel(tx, now) {
+                    tracing::debug!("cancel: {e}");
+                }
+                // The INVITE transaction stays indexed: a 2xx racing our
+                // CANCEL must still be ACKed and BYEd.
+                let _ = tx;
+            }
+            leg.state = LegState::Ended;
+            leg.final_status.get_or_insert(487);
+            core.media.close_leg(leg.media);
+        }
+    }
+
+    /// The caller's CANCEL (the layer already answered it 200).
+    pub(super) fn handle_caller_cancel(&mut self, core: &mut Core, now: Instant) {
+        if self.answered.is_some() || self.over {
+            return;
+        }
+        self.record.disposition = Disposition::Abandoned;
+        for j in 0..self.callees.len() {
+            self.cancel_callee(core, j, now);
+        }
+        self.respond_caller(core, 487, None, now);
+        self.finish(core, HangupBy::Caller, "caller cancelled", now);
+    }
+
+    pub(super) fn handle_ack(&mut self, _core: &mut Core, _req: &Request, _now: Instant) {
+        if self.caller_leg.state == LegState::Answered {
+            tracing::debug!(call = %self.id, "caller confirmed");
+        }
+    }
+
+    /// BYE, INFO, UPDATE or re-INVITE inside one of our dialogs.
+    pub(super) fn handle_in_dialog(
+        &mut self,
+        core: &mut Core,
+        tx: TransactionId,
+        req: Request,
+        _source: Peer,
+        now: Instant,
+    ) {
+        let side = if self.caller_leg.matches(&req) {
+            Some(Side::Caller)
+        } else {
+            self.callees
+                .iter()
+                .position(|l| l.matches(&req))
+                .map(Side::Callee)
+        };
+        let Some(side) = side else {
+            return requests::respond(core, tx, &req, 481, now);
+        };
+        if let Some(dialog) = self.leg_mut(side).dialog.as_mut() {
+            if let Err(e) = dialog.receive_request(&req) {
+                let resp = Response::for_request(&req, e.status()).with_reason(e.to_string());
+                return requests::send(core, tx, resp, now);
+            }
+        }
+        match req.method {
+            Method::Bye => {
+                requests::respond(core, tx, &req, 200, now);
+                let (by, other) = match side {
+                    Side::Caller => (HangupBy::Caller, self.answered.map(Side::Callee)),
+                    Side::Callee(_) => (HangupBy::Callee, Some(Side::Caller)),
+                };
+                self.leg_mut(side).state = LegState::Ended;
+                if let Some(other) = other {
+                    self.bye_leg(core, other, now);
+                }
+                if self.answered.is_none() {
+                    self.fail_caller(core, 480, "callee hung up early", now);
+                    return;
+                }
+                self.finish(core, by, "normal clearing", now);
+            }
+            Method::Invite => {
+                // Hold/resume: media stays anchored here, so we answer from
+                // our side with the same port and mirrored direction.
+                let leg = self.leg_mut(side);
+                let port = leg.rtp_port;
+                let media = leg.media;
+                match SessionDescription::parse(&req.body) {
+                    Ok(offer) if !req.body.is_empty() => {
+                        let session_id = rand::Rng::gen::<u32>(&mut core.rng) as u64;
+                        let params = sdp::AnswerParams::new(core.local.ip(), port, session_id, 2);
+                        match sdp::answer(&offer, &params) {
+                            Ok((answer, audio)) => {
+                                core.media.configure(media, &audio);
+                                let mut resp = Response::for_request(&req, 200);
+                                resp.headers.push(
+                                    "Contact",
+                                    format!("<sip:switchboard@{}>", core.local_hostport()),
+                                );
+                                resp.headers.push("Content-Type", "application/sdp");
+                                resp.body = answer.to_bytes();
+                                requests::send(core, tx, resp, now);
+                            }
+                            Err(e) => {
+                                let resp = Response::for_request(&req, 488)
+                                    .with_reason(format!("Not Acceptable Here - {e}"));
+                                requests::send(core, tx, resp, now);
+                            }
+                        }
+                    }
+                    _ => {
+                        let mut resp = Response::for_request(&req, 200);
+                        resp.headers.push(
+                            "Contact",
+                            format!("<sip:switchboard@{}>", core.local_hostport()),
+                        );
+                        resp.headers.push("Content-Type", "application/sdp");
+                        resp.body = self.caller_answer.to_bytes();
+                        requests::send(core, tx, resp, now);
+                    }
+                }
+            }
+            Method::Info => {
+                if let Some(digit) = info_digit(&req) {
+                    tracing::info!(call = %self.id, digit = %digit, "DTMF by SIP INFO");
+                }
+                requests::respond(core, tx, &req, 200, now);
+            }
+            _ => requests::respond(core, tx, &req, 200, now),
+        }
+    }
+
+    fn leg_mut(&mut self, side: Side) -> &mut Leg {
+        match side {
+            Side::Caller => &mut self.caller_leg,
+            Side::Callee(i) => &mut self.callees[i],
+        }
+    }
+
+    /// Sends BYE on a leg whose dialog is up.
+    fn bye_leg(&mut self, core: &mut Core, side: Side, now: Instant) {
+        let local = core.local;
+        let branch = sip::headers::new_branch(&mut core.rng);
+        let key = self.key;
+        let leg = self.leg_mut(side);
+        if leg.state == LegState::Ended && side == Side::Caller {
+            return;
+        }
+        leg.state = LegState::Ended;
+        let Some(bye) = leg.request(Method::Bye, local, &branch) else {
+            return;
+        };
+        let peer = leg.peer;
+        match core.layer.send_request(bye, peer, now) {
+            Ok(tx) => core.calls.index_tx(tx, key, TxRole::Other),
+            Err(e) => tracing::debug!("BYE: {e}"),
+        }
+    }
+
+    pub(super) fn handle_stray_2xx(
+        &mut self,
+        core: &mut Core,
+        resp: &Response,
+        _source: Peer,
+        now: Instant,
+    ) {
+        let Ok(call_id) = resp.call_id() else { return };
+        if let Some(i) = self.callees.iter().position(|l| l.call_id == call_id) {
+            self.callees[i].learn_from_response(resp);
+            self.ack_callee(core, i, resp);
+            if self.answered != Some(i) {
+                self.bye_leg(core, Side::Callee(i), now);
+            }
+        }
+    }
+
+    pub(super) fn handle_tx_failure(&mut self, core: &mut Core, role: TxRole, now: Instant) {
+        match role {
+            TxRole::CalleeInvite(i) => self.callee_failed(core, i, 408, now),
+            TxRole::CallerInvite => self.hang_up(core, "caller unreachable", HangupBy::System, now),
+            TxRole::Other => {}
+        }
+    }
+
+    pub(super) fn handle_media_event(&mut self, core: &mut Core, event: MediaEvent, now: Instant) {
+        match event {
+            MediaEvent::Dtmf { digit, .. } => {
+                tracing::info!(call = %self.id, digit = %digit, "DTMF");
+            }
+            MediaEvent::Timeout { .. } => {
+                tracing::info!(call = %self.id, "no RTP: ending the call");
+                self.hang_up(core, "media-timeout", HangupBy::System, now);
+            }
+        }
+    }
+
+    pub(super) fn handle_timeout(&mut self, core: &mut Core, now: Instant) {
+        if let Some(d) = self.ring_deadline {
+            if d <= now && self.answered.is_none() {
+                self.ring_deadline = None;
+                tracing::info!(call = %self.id, "ring timeout");
+                self.fail_caller(core, 480, "ring timeout", now);
+            }
+        }
+    }
+
+    /// Ends the call from the switch's side, whatever its state.
+    pub(super) fn hang_up(&mut self, core: &mut Core, why: &str, by: HangupBy, now: Instant) {
+        if self.over {
+            return;
+        }
+        if self.answered.is_none() {
+            self.fail_caller(core, 480, why, now);
+            return;
+        }
+        self.bye_leg(core, Side::Caller, now);
+        if let Some(i) = self.answered {
+            self.bye_leg(core, Side::Callee(i), now);
+        }
+        self.finish(core, by, why, now);
+    }
+
+    /// Frees media and emits the record; the table drops the call after.
+    fn finish(&mut self, core: &mut Core, by: HangupBy, why: &str, now: Instant) {
+        if self.over {
+            return;
+        }
+        self.over = true;
+        self.ring_deadline = None;
+        core.media.close_leg(self.caller_leg.media);
+        for leg in &self.callees {
+            core.media.close_leg(leg.media);
+        }
+        self.record.ended_at = core.clock.unix_ms(now);
+        self.record.hangup_by = Some(by.stored());
+        self.record.hangup_reason = Some(why.to_string());
+        tracing::info!(call = %self.id, disposition = %self.record.disposition, ?by, why, "call ended");
+        core.effects
+            .push_back(Effect::CallRecord(self.record.clone()));
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Caller,
+    Callee(usize),
+}
+
+/// The digit of a SIP INFO in `application/dtmf-relay` (`Signal=5`) or
+/// `application/dtmf` (body is the digit).
+fn info_digit(req: &Request) -> Option<char> {
+    let ct = req.content_type()?.to_ascii_lowercase();
+    let body = std::str::from_utf8(&req.body).ok()?;
+    let text = if ct.starts_with("application/dtmf-relay") {
+        body.lines()
+            .find_map(|l| {
+                l.trim()
+                    .strip_prefix("Signal=")
+                    .or_else(|| l.trim().strip_prefix("Signal ="))
+            })?
+            .trim()
+    } else if ct.starts_with("application/dtmf") {
+        body.trim()
+    } else {
+        return None;
+    };
+    text.chars()
+        .next()
+        .filter(|c| c.is_ascii_digit() || matches!(c, '*' | '#' | 'A'..='D'))
+}

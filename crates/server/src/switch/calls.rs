@@ -1,0 +1,220 @@
+//! The table of calls in progress and the routing of SIP and media events to
+//! the call they belong to. Each call is taken out of the table while it
+//! handles an event (so it can use the rest of the core freely) and put back
+//! unless it ended.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use sip::transaction::TransactionId;
+use sip::{Request, Response};
+
+use super::call::{Call, TxRole};
+use super::{requests, Core};
+use crate::media::{LegId, MediaEvent};
+use crate::transport::Peer;
+
+pub(super) type CallKey = u64;
+
+#[derive(Default)]
+pub(super) struct Calls {
+    next_key: CallKey,
+    calls: HashMap<CallKey, Call>,
+    /// SIP Call-ID of every leg -> its call.
+    by_call_id: HashMap<String, CallKey>,
+    /// Every transaction a call started or answers -> (call, what it is).
+    by_tx: HashMap<TransactionId, (CallKey, TxRole)>,
+    by_media: HashMap<LegId, CallKey>,
+}
+
+impl Calls {
+    pub fn len(&self) -> usize {
+        self.calls.len()
+    }
+
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.calls.values().filter_map(Call::deadline).min()
+    }
+
+    pub fn allocate_key(&mut self) -> CallKey {
+        self.next_key += 1;
+        self.next_key
+    }
+
+    pub fn index_call_id(&mut self, call_id: &str, key: CallKey) {
+        self.by_call_id.insert(call_id.to_string(), key);
+    }
+
+    pub fn index_tx(&mut self, tx: TransactionId, key: CallKey, role: TxRole) {
+        self.by_tx.insert(tx, (key, role));
+    }
+
+    pub fn index_media(&mut self, leg: LegId, key: CallKey) {
+        self.by_media.insert(leg, key);
+    }
+
+    pub fn take(&mut self, key: CallKey) -> Option<Call> {
+        self.calls.remove(&key)
+    }
+
+    /// Puts a call back, or forgets every index of it when it has ended.
+    pub fn put(&mut self, call: Call) {
+        if call.is_over() {
+            self.by_call_id.retain(|_, k| *k != call.key);
+            self.by_tx.retain(|_, (k, _)| *k != call.key);
+            self.by_media.retain(|_, k| *k != call.key);
+        } else {
+            self.calls.insert(call.key, call);
+        }
+    }
+
+    fn by_tx(&self, tx: TransactionId) -> Option<(CallKey, TxRole)> {
+        self.by_tx.get(&tx).copied()
+    }
+}
+
+pub(super) fn handle_invite(
+    core: &mut Core,
+    tx: TransactionId,
+    req: Request,
+    source: Peer,
+    now: Instant,
+) {
+    let has_to_tag = req.to().map(|t| t.tag().is_some()).unwrap_or(false);
+    if has_to_tag {
+        return with_dialog(core, tx, req, source, now);
+    }
+    super::call::start(core, tx, req, source, now);
+}
+
+/// BYE, INFO, UPDATE and re-INVITE: find the dialog or answer 481.
+pub(super) fn handle_in_dialog(
+    core: &mut Core,
+    tx: TransactionId,
+    req: Request,
+    source: Peer,
+    now: Instant,
+) {
+    with_dialog(core, tx, req, source, now)
+}
+
+fn with_dialog(core: &mut Core, tx: TransactionId, req: Request, source: Peer, now: Instant) {
+    let key = req
+        .call_id()
+        .ok()
+        .and_then(|id| core.calls.by_call_id.get(id).copied());
+    let Some(mut call) = key.and_then(|k| core.calls.take(k)) else {
+        requests::respond(core, tx, &req, 481, now);
+        return;
+    };
+    call.handle_in_dialog(core, tx, req, source, now);
+    core.calls.put(call);
+}
+
+pub(super) fn handle_cancel(
+    core: &mut Core,
+    tx: TransactionId,
+    req: &Request,
+    invite: Option<TransactionId>,
+    now: Instant,
+) {
+    let key = invite.and_then(|i| core.calls.by_tx(i)).map(|(k, _)| k);
+    let Some(mut call) = key.and_then(|k| core.calls.take(k)) else {
+        requests::respond(core, tx, req, 481, now);
+        return;
+    };
+    requests::respond(core, tx, req, 200, now);
+    call.handle_caller_cancel(core, now);
+    core.calls.put(call);
+}
+
+pub(super) fn handle_ack(core: &mut Core, req: &Request, now: Instant) {
+    let key = req
+        .call_id()
+        .ok()
+        .and_then(|id| core.calls.by_call_id.get(id).copied());
+    if let Some(mut call) = key.and_then(|k| core.calls.take(k)) {
+        call.handle_ack(core, req, now);
+        core.calls.put(call);
+    }
+}
+
+pub(super) fn handle_response(core: &mut Core, tx: TransactionId, resp: Response, now: Instant) {
+    let Some((key, role)) = core.calls.by_tx(tx) else {
+        return;
+    };
+    if let Some(mut call) = core.calls.take(key) {
+        call.handle_response(core, role, resp, now);
+        core.calls.put(call);
+    }
+}
+
+/// A 2xx retransmission after its transaction ended: ACK it again so the far
+/// end stops; if no call knows it, ACK and BYE it (RFC 3261 13.2.2.4 forks).
+pub(super) fn handle_stray_response(core: &mut Core, resp: Response, source: Peer, now: Instant) {
+    if !(200..300).contains(&resp.status) {
+        return;
+    }
+    let key = resp
+        .call_id()
+        .ok()
+        .and_then(|id| core.calls.by_call_id.get(id).copied());
+    if let Some(mut call) = key.and_then(|k| core.calls.take(k)) {
+        call.handle_stray_2xx(core, &resp, source, now);
+        core.calls.put(call);
+    }
+}
+
+pub(super) fn handle_failure(core: &mut Core, tx: TransactionId, now: Instant) {
+    let Some((key, role)) = core.calls.by_tx(tx) else {
+        return;
+    };
+    if let Some(mut call) = core.calls.take(key) {
+        call.handle_tx_failure(core, role, now);
+        core.calls.put(call);
+    }
+}
+
+pub(super) fn handle_ack_timeout(core: &mut Core, tx: TransactionId, now: Instant) {
+    let Some((key, _)) = core.calls.by_tx(tx) else {
+        return;
+    };
+    if let Some(mut call) = core.calls.take(key) {
+        call.hang_up(
+            core,
+            "no ACK for our 2xx",
+            super::call::HangupBy::System,
+            now,
+        );
+        core.calls.put(call);
+    }
+}
+
+pub(super) fn handle_media_event(core: &mut Core, event: MediaEvent, now: Instant) {
+    let leg = match &event {
+        MediaEvent::Dtmf { leg, .. } | MediaEvent::Timeout { leg } => *leg,
+    };
+    let Some(key) = core.calls.by_media.get(&leg).copied() else {
+        return;
+    };
+    if let Some(mut call) = core.calls.take(key) {
+        call.handle_media_event(core, event, now);
+        core.calls.put(call);
+    }
+}
+
+pub(super) fn handle_timeout(core: &mut Core, now: Instant) {
+    let due: Vec<CallKey> = core
+        .calls
+        .calls
+        .values()
+        .filter(|c| c.deadline().is_some_and(|d| d <= now))
+        .map(|c| c.key)
+        .collect();
+    for key in due {
+        if let Some(mut call) = core.calls.take(key) {
+            call.handle_timeout(core, now);
+            core.calls.put(call);
+        }
+    }
+}
