@@ -74,6 +74,95 @@ pub fn options_request(target: SocketAddr, local: SocketAddr) -> String {
     )
 }
 
+/// An INVITE for `sip:<user>@<target>` from `local`, with a PCMU/PCMA SDP
+/// offer whose media port nobody listens on (for calls that must be
+/// refused before any media flows).
+#[derive(Debug, Clone)]
+pub struct RawInvite {
+    pub text: String,
+    pub ruri: String,
+    pub via: String,
+    pub from: String,
+    pub call_id: String,
+}
+
+impl RawInvite {
+    pub fn new(target: SocketAddr, local: SocketAddr, user: &str) -> RawInvite {
+        let ruri = format!("sip:{user}@{target}");
+        let via = format!("SIP/2.0/UDP {local};branch=z9hG4bK{};rport", unique("inv"));
+        let from = format!("<sip:+79160000000@{local}>;tag={}", unique("f"));
+        let call_id = format!("{}@{}", unique("call"), local.ip());
+        let sdp = format!(
+            "v=0\r\no=- 1 1 IN IP4 {ip}\r\ns=-\r\nc=IN IP4 {ip}\r\nt=0 0\r\n\
+             m=audio 9 RTP/AVP 0 8 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n\
+             a=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n",
+            ip = local.ip()
+        );
+        let text = format!(
+            "INVITE {ruri} SIP/2.0\r\n\
+             Via: {via}\r\n\
+             Max-Forwards: 70\r\n\
+             From: {from}\r\n\
+             To: <{ruri}>\r\n\
+             Call-ID: {call_id}\r\n\
+             CSeq: 1 INVITE\r\n\
+             Contact: <sip:+79160000000@{local}>\r\n\
+             Content-Type: application/sdp\r\n\
+             Content-Length: {}\r\n\r\n{sdp}",
+            sdp.len()
+        );
+        RawInvite {
+            text,
+            ruri,
+            via,
+            from,
+            call_id,
+        }
+    }
+
+    /// The ACK for a final non-2xx response (same branch, the response's To).
+    pub fn ack_for(&self, reply: &SipReply) -> String {
+        let to = reply
+            .header("To")
+            .map(str::to_owned)
+            .unwrap_or_else(|| format!("<{}>", self.ruri));
+        format!(
+            "ACK {ruri} SIP/2.0\r\n\
+             Via: {via}\r\n\
+             Max-Forwards: 70\r\n\
+             From: {from}\r\n\
+             To: {to}\r\n\
+             Call-ID: {call_id}\r\n\
+             CSeq: 1 ACK\r\n\
+             Content-Length: 0\r\n\r\n",
+            ruri = self.ruri,
+            via = self.via,
+            from = self.from,
+            call_id = self.call_id,
+        )
+    }
+}
+
+/// Sends an INVITE for `user` from a fresh socket bound to `local_ip`
+/// (e.g. `127.0.0.2`, an address the trunk does not list), returns the final
+/// response (ACKed) or `None` if none came within `timeout`.
+pub fn invite_final_response(
+    target: SocketAddr,
+    local_ip: &str,
+    user: &str,
+    timeout: Duration,
+) -> Result<Option<SipReply>> {
+    let sock = UdpSocket::bind((local_ip, 0))?;
+    let inv = RawInvite::new(target, sock.local_addr()?, user);
+    let reply = send_raw_on(&sock, target, inv.text.as_bytes(), timeout)?;
+    if let Some(r) = &reply {
+        if r.code >= 300 {
+            sock.send_to(inv.ack_for(r).as_bytes(), target)?;
+        }
+    }
+    Ok(reply)
+}
+
 /// Sends `bytes` from a fresh socket on 127.0.0.1 and returns the first SIP
 /// response within `timeout`, or `None` if none came (a dropped message).
 pub fn send_raw(target: SocketAddr, bytes: &[u8], timeout: Duration) -> Result<Option<SipReply>> {

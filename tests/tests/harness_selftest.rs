@@ -208,3 +208,14 @@ fn options_ping_reaches_a_live_peer_and_times_out_on_a_dead_one() {
     let r = sipraw::options_ping(dead.local_addr().unwrap(), Duration::from_millis(300)).unwrap();
     assert!(r.is_none());
 }
+
+#[test]
+fn raw_invite_gets_a_final_answer_from_another_loopback_address() {
+    let phone = Baresip::start(BaresipConfig::standalone("known", 440.0)).expect("baresip");
+    // From 127.0.0.2: the interop tests use it as "not the trunk".
+    let reply = sipraw::invite_final_response(phone.sip_addr(), "127.0.0.2", "nobody", PROMPT)
+        .expect("send INVITE")
+        .expect("a final response");
+    assert_eq!(reply.code, 404, "{}", reply.raw);
+    assert!(phone.ctrl.events_of("CALL_INCOMING").is_empty());
+}
