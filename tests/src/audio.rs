@@ -10,6 +10,10 @@ use anyhow::{bail, Context, Result};
 
 /// Analysis window: one G.711 packet at the usual ptime.
 pub const WINDOW_MS: u32 = 20;
+/// Window for telling tones apart: 100 ms gives 10 Hz bins, so a 440 Hz
+/// tone is not confused with 425 Hz ringback (20 ms windows would be
+/// 50 Hz wide and could not tell them apart).
+pub const TONE_WINDOW_MS: u32 = 100;
 /// RMS (full scale = 1.0) above which a window counts as sound: about
 /// -40 dBFS. G.711 idle patterns and comfort noise stay far below it.
 pub const ACTIVE_RMS: f32 = 0.01;
@@ -63,6 +67,10 @@ impl Recording {
         (self.rate * WINDOW_MS / 1000).max(1) as usize
     }
 
+    fn tone_window_len(&self) -> usize {
+        (self.rate * TONE_WINDOW_MS / 1000).max(1) as usize
+    }
+
     /// RMS of each full 20 ms window.
     pub fn window_rms(&self) -> Vec<f32> {
         self.samples
@@ -80,10 +88,10 @@ impl Recording {
         w.iter().filter(|&&r| r > ACTIVE_RMS).count() as f32 / w.len() as f32
     }
 
-    /// Fraction (0..=1) of all 20 ms windows that are loud and whose energy is
-    /// mostly (over half) a tone at `hz`.
+    /// Fraction (0..=1) of all 100 ms windows that are loud and whose energy
+    /// is mostly (over half) a tone at `hz`.
     pub fn tone_fraction(&self, hz: f32) -> f32 {
-        let n = self.window_len();
+        let n = self.tone_window_len();
         let windows: Vec<&[f32]> = self.samples.chunks_exact(n).collect();
         if windows.is_empty() {
             return 0.0;
@@ -96,9 +104,9 @@ impl Recording {
     }
 
     /// The strongest frequency (10 Hz steps, 100..3500 Hz) over the loud
-    /// windows, or `None` if nothing is loud.
+    /// 100 ms windows, or `None` if nothing is loud.
     pub fn dominant_hz(&self) -> Option<f32> {
-        let n = self.window_len();
+        let n = self.tone_window_len();
         let loud: Vec<&[f32]> = self
             .samples
             .chunks_exact(n)
@@ -231,6 +239,14 @@ mod tests {
         half.extend(tone(1000.0, 0.5));
         let h = Recording::from_samples(8000, half);
         assert!((h.active_fraction() - 0.5).abs() < 0.05, "{}", h.summary());
+        // 425 Hz ringback is not the operator's 440 Hz tone.
+        let ringback = Recording::from_samples(8000, tone(425.0, 1.0));
+        assert!(
+            ringback.tone_fraction(440.0) < 0.05,
+            "{}",
+            ringback.summary()
+        );
+        assert!(ringback.tone_fraction(425.0) > 0.95);
         let silence = Recording::from_samples(8000, vec![0.001; 8000]);
         assert_eq!(silence.active_fraction(), 0.0);
         assert_eq!(silence.dominant_hz(), None);

@@ -96,7 +96,7 @@ pub struct Baresip {
 
 impl Baresip {
     pub fn start(config: BaresipConfig) -> Result<Baresip> {
-        let dir = TestDir::new(&config.name)?;
+        let mut dir = TestDir::new(&config.name)?;
         let sip_port = ports::free_port()?;
         let ctrl_port = ports::free_tcp_port()?;
         let rtp = ports::free_udp_range(20)?;
@@ -125,6 +125,7 @@ impl Baresip {
             Ok(c) => c,
             Err(e) => {
                 child.print_log();
+                dir.keep();
                 return Err(e);
             }
         };

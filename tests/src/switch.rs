@@ -150,7 +150,7 @@ impl Switch {
     /// OPTIONS on its SIP port.
     pub fn start(config: SwitchConfig) -> Result<Switch> {
         let bin = switchboard_binary()?;
-        let dir = TestDir::new("switch")?;
+        let mut dir = TestDir::new("switch")?;
         let sip = SocketAddr::from(([127, 0, 0, 1], ports::free_port()?));
         let rtp = ports::free_udp_range(200)?;
         let data_dir = dir.path().join("data");
@@ -168,6 +168,7 @@ impl Switch {
         let up = wait_until_up(&mut child, sip);
         if let Err(e) = up {
             child.print_log();
+            dir.keep();
             eprintln!(
                 "--- config ---\n{}",
                 std::fs::read_to_string(&config_path).unwrap_or_default()

@@ -7,6 +7,7 @@ use anyhow::Result;
 
 pub struct TestDir {
     dir: Option<tempfile::TempDir>,
+    kept: Option<std::path::PathBuf>,
 }
 
 impl TestDir {
@@ -14,10 +15,26 @@ impl TestDir {
         let dir = tempfile::Builder::new()
             .prefix(&format!("switchboard-{prefix}-"))
             .tempdir()?;
-        Ok(TestDir { dir: Some(dir) })
+        Ok(TestDir {
+            dir: Some(dir),
+            kept: None,
+        })
+    }
+
+    /// Keeps the directory after drop (a start-up failure the caller is
+    /// about to report) and says where it is.
+    pub fn keep(&mut self) {
+        if let Some(d) = self.dir.take() {
+            let path = d.keep();
+            eprintln!("(kept test files in {})", path.display());
+            self.kept = Some(path);
+        }
     }
 
     pub fn path(&self) -> &Path {
+        if let Some(p) = &self.kept {
+            return p;
+        }
         self.dir
             .as_ref()
             .map(|d| d.path())
