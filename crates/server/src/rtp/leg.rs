@@ -135,14 +135,23 @@ impl Leg {
         let (Some(format), Some(dest)) = (self.format, self.destination()) else {
             return;
         };
-        let Some(playout) = self.playout.as_mut() else { return };
-        let source = SourceId { feed: FEED_PLAYER, ssrc: self.play_generation };
+        let Some(playout) = self.playout.as_mut() else {
+            return;
+        };
+        let source = SourceId {
+            feed: FEED_PLAYER,
+            ssrc: self.play_generation,
+        };
         let mut payload = [0u8; FRAME_SAMPLES];
         while let Some(index) = playout.poll_frame(now, frame) {
             g711::encode_into(format.codec, frame, &mut payload);
             let ts = Playout::frame_timestamp(index);
-            let kind = PacketKind::Audio { samples: FRAME_SAMPLES as u32 };
-            let Some(m) = self.stream.map(source, ts, false, kind, now) else { continue };
+            let kind = PacketKind::Audio {
+                samples: FRAME_SAMPLES as u32,
+            };
+            let Some(m) = self.stream.map(source, ts, false, kind, now) else {
+                continue;
+            };
             let header = OutHeader {
                 marker: m.marker,
                 payload_type: format.pt,

@@ -29,10 +29,15 @@ impl PortPool {
     pub fn new(ip: IpAddr, first: u16, last: u16) -> PortPool {
         let start = first.saturating_add(first % 2);
         let free = (start..last).step_by(2).filter(|p| *p > 0).collect();
-        PortPool { ip, free, in_use: HashSet::new() }
+        PortPool {
+            ip,
+            free,
+            in_use: HashSet::new(),
+        }
     }
 
     /// Ports free to allocate.
+    #[allow(dead_code, reason = "for metrics; tests use it now")]
     pub fn available(&self) -> usize {
         self.free.len()
     }
@@ -42,7 +47,9 @@ impl PortPool {
     pub fn allocate(&mut self) -> io::Result<PortPair> {
         let mut last_error = None;
         for _ in 0..self.free.len() {
-            let Some(port) = self.free.pop_front() else { break };
+            let Some(port) = self.free.pop_front() else {
+                break;
+            };
             match self.bind_pair(port) {
                 Ok(pair) => {
                     self.in_use.insert(port);

@@ -33,19 +33,49 @@ const RECV_BUF: usize = 2048;
 const BURST: usize = 32;
 
 pub(super) enum Command {
-    Create { id: LegId, port: u16, rtp: std::net::UdpSocket, rtcp: std::net::UdpSocket },
-    Configure { id: LegId, audio: NegotiatedAudio },
-    Bridge { a: LegId, b: LegId },
-    Unbridge { id: LegId },
-    Play { id: LegId, source: PlaySource },
-    Stop { id: LegId },
-    Release { id: LegId },
-    Stats { id: LegId, reply: oneshot::Sender<Option<LegStats>> },
+    Create {
+        id: LegId,
+        port: u16,
+        rtp: std::net::UdpSocket,
+        rtcp: std::net::UdpSocket,
+    },
+    Configure {
+        id: LegId,
+        audio: NegotiatedAudio,
+    },
+    Bridge {
+        a: LegId,
+        b: LegId,
+    },
+    Unbridge {
+        id: LegId,
+    },
+    Play {
+        id: LegId,
+        source: PlaySource,
+    },
+    Stop {
+        id: LegId,
+    },
+    Release {
+        id: LegId,
+    },
+    Stats {
+        id: LegId,
+        reply: oneshot::Sender<Option<LegStats>>,
+    },
     /// A leg is moving here from another worker: hold its commands until it arrives.
-    Expect { id: LegId },
+    Expect {
+        id: LegId,
+    },
     /// Hand a leg over to another worker (to join the leg it is bridged to).
-    Detach { id: LegId, to: mpsc::UnboundedSender<Command> },
-    Adopt { leg: Box<Leg> },
+    Detach {
+        id: LegId,
+        to: mpsc::UnboundedSender<Command>,
+    },
+    Adopt {
+        leg: Box<Leg>,
+    },
 }
 
 impl Command {
@@ -110,13 +140,22 @@ impl Worker {
     }
 
     fn handle_command(&mut self, command: Command, now: Instant) {
-        let waiting = command.legs().into_iter().flatten().find(|id| self.incoming.contains_key(id));
+        let waiting = command
+            .legs()
+            .into_iter()
+            .flatten()
+            .find(|id| self.incoming.contains_key(id));
         if let Some(queue) = waiting.and_then(|id| self.incoming.get_mut(&id)) {
             queue.push(command);
             return;
         }
         match command {
-            Command::Create { id, port, rtp, rtcp } => match tokio::net::UdpSocket::from_std(rtp) {
+            Command::Create {
+                id,
+                port,
+                rtp,
+                rtcp,
+            } => match tokio::net::UdpSocket::from_std(rtp) {
                 Ok(socket) => self.insert(Leg::new(id, port, socket, rtcp, now)),
                 Err(e) => tracing::warn!(?id, port, "cannot register RTP socket: {e}"),
             },
@@ -182,7 +221,12 @@ impl Worker {
 
     fn bridge(&mut self, a: LegId, b: LegId) {
         if a == b || !self.legs.contains_key(&a) || !self.legs.contains_key(&b) {
-            tracing::warn!(worker = self.index, ?a, ?b, "bridge of legs not on this worker");
+            tracing::warn!(
+                worker = self.index,
+                ?a,
+                ?b,
+                "bridge of legs not on this worker"
+            );
             return;
         }
         self.unbridge(a);
@@ -198,7 +242,9 @@ impl Worker {
     }
 
     fn unbridge(&mut self, id: LegId) {
-        let Some(peer) = self.legs.get_mut(&id).and_then(|l| l.peer.take()) else { return };
+        let Some(peer) = self.legs.get_mut(&id).and_then(|l| l.peer.take()) else {
+            return;
+        };
         if let Some(leg) = self.legs.get_mut(&id) {
             leg.relay_in = None;
             leg.stream.detach();
@@ -216,7 +262,9 @@ impl Worker {
     fn rebuild_relays(&mut self, a: LegId, b: LegId) {
         let fa = self.legs.get(&a).and_then(|l| l.format);
         let fb = self.legs.get(&b).and_then(|l| l.format);
-        let (Some(fa), Some(fb)) = (fa, fb) else { return };
+        let (Some(fa), Some(fb)) = (fa, fb) else {
+            return;
+        };
         for (into, from_format, into_format) in [(a, fb, fa), (b, fa, fb)] {
             if let Some(leg) = self.legs.get_mut(&into) {
                 match leg.relay_in.as_mut() {
@@ -228,13 +276,23 @@ impl Worker {
     }
 
     fn on_tick(&mut self, now: Instant) {
-        let Worker { legs, events, frame, buf, media_timeout, .. } = self;
+        let Worker {
+            legs,
+            events,
+            frame,
+            buf,
+            media_timeout,
+            ..
+        } = self;
         for leg in legs.values_mut() {
             if leg.playout.is_some() {
                 leg.play_due_frames(now, frame, &mut buf[..]);
             }
             while let Some(digit) = leg.dtmf.poll_digit(now) {
-                events(MediaEvent::Dtmf { leg: leg.id, digit: digit.symbol });
+                events(MediaEvent::Dtmf {
+                    leg: leg.id,
+                    digit: digit.symbol,
+                });
             }
             if leg.format.is_some()
                 && leg.direction.receives()
@@ -259,7 +317,9 @@ impl Worker {
                     cx.waker().wake_by_ref();
                     break;
                 }
-                let Some(leg) = self.legs.get_mut(&id) else { break };
+                let Some(leg) = self.legs.get_mut(&id) else {
+                    break;
+                };
                 let mut read = ReadBuf::new(&mut self.buf[..]);
                 let from = match leg.socket.poll_recv_from(cx, &mut read) {
                     Poll::Ready(Ok(from)) => from,
@@ -277,8 +337,12 @@ impl Worker {
 
     /// The hot path: one datagram arrived on leg `id`.
     fn on_packet(&mut self, id: LegId, from: SocketAddr, len: usize, now: Instant) {
-        let Worker { legs, buf, events, .. } = self;
-        let Some(packet) = buf.get_mut(..len) else { return };
+        let Worker {
+            legs, buf, events, ..
+        } = self;
+        let Some(packet) = buf.get_mut(..len) else {
+            return;
+        };
         let Some(leg) = legs.get_mut(&id) else { return };
         let Ok(header) = RtpHeader::parse(packet) else {
             leg.malformed += 1;
@@ -292,19 +356,33 @@ impl Worker {
         leg.timed_out = false;
         let event_pt = leg.format.and_then(|f| f.event_pt);
         if event_pt.is_some() && event_pt == Some(header.payload_type) {
-            let _ = leg.dtmf.handle_packet(header.timestamp, header.marker, header.payload(packet), now);
+            let _ = leg.dtmf.handle_packet(
+                header.timestamp,
+                header.marker,
+                header.payload(packet),
+                now,
+            );
             while let Some(digit) = leg.dtmf.poll_digit(now) {
-                events(MediaEvent::Dtmf { leg: id, digit: digit.symbol });
+                events(MediaEvent::Dtmf {
+                    leg: id,
+                    digit: digit.symbol,
+                });
             }
         }
         let Some(peer_id) = leg.peer else { return };
-        let Some(peer) = legs.get_mut(&peer_id) else { return };
+        let Some(peer) = legs.get_mut(&peer_id) else {
+            return;
+        };
         // A prompt or music playing into the peer takes precedence.
         if peer.playout.is_some() {
             return;
         }
-        let Some(dest) = peer.destination() else { return };
-        let Some(relay) = peer.relay_in.as_mut() else { return };
+        let Some(dest) = peer.destination() else {
+            return;
+        };
+        let Some(relay) = peer.relay_in.as_mut() else {
+            return;
+        };
         if let Verdict::Forward { len, .. } = relay.process(packet, &mut peer.stream, now) {
             if let Some(out) = packet.get(..len) {
                 peer.send(out, dest);
