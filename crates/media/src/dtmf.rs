@@ -195,6 +195,7 @@ impl DtmfReceiver {
     }
 
     /// Next received digit, closing a timed-out event first.
+    #[must_use]
     pub fn poll_digit(&mut self, now: Instant) -> Option<DtmfDigit> {
         if let Some(c) = self.current {
             if now >= c.last_seen + self.timeout {
@@ -271,6 +272,7 @@ impl DtmfSender {
     }
 
     /// The next packet, or `None` when the event is complete.
+    #[must_use]
     pub fn next_packet(&mut self) -> Option<EventPacket> {
         if self.ends_sent >= END_REPEATS {
             return None;

@@ -343,6 +343,7 @@ impl Playout {
     /// If a frame is due at `now`, fill `out` and return its index (frame
     /// `k` starts at media time `k * 160` samples: use it as the source
     /// timestamp). Call repeatedly on each tick until it returns `None`.
+    #[must_use]
     pub fn poll_frame(&mut self, now: Instant, out: &mut Frame) -> Option<u64> {
         if self.finished {
             return None;

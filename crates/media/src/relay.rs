@@ -116,6 +116,7 @@ impl Relay {
 
     /// Rewrite `packet` (exactly the received datagram) in place into a
     /// packet of `out`, B's outgoing stream.
+    #[must_use]
     pub fn process(
         &mut self,
         packet: &mut [u8],

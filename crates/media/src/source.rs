@@ -55,6 +55,7 @@ impl SourceLock {
 
     /// Check a valid RTP packet with sequence number `seq` from `from`.
     /// Call only for packets that parsed as RTP, so garbage cannot lock.
+    #[must_use]
     pub fn check(&mut self, from: SocketAddr, seq: u16) -> SourceVerdict {
         let verdict = match self.state {
             State::Locked(addr) if addr == from => SourceVerdict::Accept,

@@ -106,6 +106,7 @@ impl OutgoingStream {
     /// this stream. Returns `None` for a late audio packet (older than one
     /// already sent from the same source): sending it would make our
     /// timestamps run backwards.
+    #[must_use]
     pub fn map(
         &mut self,
         source: SourceId,

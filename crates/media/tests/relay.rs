@@ -117,7 +117,10 @@ fn events_pass_through_with_mapped_payload_type() {
     let mut relay = Relay::new(PCMU_LEG, PCMA_LEG, 0);
     let mut out = OutgoingStream::new(1, 0, 0);
     let mut a = packet(0, 1, 1000, false, &[0xFF; 160]);
-    relay.process(&mut a, &mut out, t0);
+    assert!(matches!(
+        relay.process(&mut a, &mut out, t0),
+        Verdict::Forward { event: false, .. }
+    ));
     let ev = [5u8, 0x8A, 0x03, 0x20];
     let mut e1 = packet(101, 2, 1160, true, &ev);
     let mut e2 = packet(101, 3, 1160, false, &ev);
