@@ -11,6 +11,7 @@ mod error;
 pub mod g711;
 pub mod player;
 pub mod relay;
+pub mod rtcp;
 pub mod rtp;
 pub mod source;
 pub mod stream;

@@ -9,6 +9,7 @@ use media::dtmf::{DtmfReceiver, EventPayload};
 use media::g711::Codec;
 use media::player::Clip;
 use media::relay::{LegFormat, Relay, Verdict};
+use media::rtcp::{Compound, Report};
 use media::rtp::{looks_like_rtcp, RtpHeader, RtpPacketMut};
 use media::stream::OutgoingStream;
 use proptest::prelude::*;
@@ -46,6 +47,24 @@ proptest! {
             p.set_marker(true);
             p.set_payload_type(0xFF);
             p.payload_mut().fill(0);
+        }
+    }
+
+    #[test]
+    fn rtcp_parser_never_panics(mut bytes in datagram(), rr in any::<bool>()) {
+        if rr && bytes.len() >= 2 {
+            bytes[0] = 0x80 | (bytes[0] & 0x1F);
+            bytes[1] = 201;
+        }
+        if let Ok(c) = Compound::parse(&bytes) {
+            let total: usize = c.packets().map(|p| 4 + p.body.len()).sum();
+            prop_assert!(total <= bytes.len());
+            for p in c.packets() {
+                if let Some(r) = Report::parse(&p) {
+                    prop_assert!(r.blocks().count() <= usize::from(p.count));
+                }
+            }
+            let _ = c.has_goodbye();
         }
     }
 
