@@ -8,6 +8,7 @@ pub mod framing;
 pub mod headers;
 pub mod message;
 pub mod parse;
+pub mod registration;
 pub mod serialize;
 pub mod uri;
 
