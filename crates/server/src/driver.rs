@@ -31,7 +31,20 @@ pub async fn run(plan: dialplan::Plan, _config_path: Option<PathBuf>) -> anyhow:
     let local = transports.local_addr();
 
     let (media_tx, mut media_rx) = mpsc::unbounded_channel::<MediaEvent>();
-    let media: Box<dyn crate::media::MediaControl> = todo!("media engine: {media_tx:?}");
+    let rtp_config = crate::rtp::RtpConfig {
+        bind_ip: rtp_bind_ip(&server),
+        first_port: server.rtp_ports.first,
+        last_port: server.rtp_ports.last,
+        workers: 0,
+        media_timeout: server.media_timeout,
+    };
+    let sink = media_tx.clone();
+    let media: Box<dyn crate::media::MediaControl> = Box::new(crate::rtp::RtpEngine::start(
+        &rtp_config,
+        Arc::new(move |e| {
+            let _ = sink.send(e);
+        }),
+    ));
 
     let clock = wall_clock();
     let seed = rand::random::<u64>();
@@ -89,6 +102,12 @@ pub async fn run(plan: dialplan::Plan, _config_path: Option<PathBuf>) -> anyhow:
     }
     log_err(store.flush());
     Ok(())
+}
+
+/// RTP sockets bind where SIP listens (all interfaces for 0.0.0.0), so the
+/// public address in SDP reaches them.
+fn rtp_bind_ip(server: &dialplan::ServerSettings) -> std::net::IpAddr {
+    server.sip_listen.ip()
 }
 
 fn log_err(r: Result<(), store::Error>) {

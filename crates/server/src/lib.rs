@@ -6,6 +6,7 @@
 pub mod cli;
 mod driver;
 pub mod media;
+pub mod rtp;
 pub mod switch;
 pub mod transport;
 

@@ -18,6 +18,19 @@ use super::{requests, Core, Effect};
 use crate::media::MediaEvent;
 use crate::transport::Peer;
 
+/// Who a callee leg calls and how to reach it.
+pub(super) struct Callee {
+    /// The operator rung, if the callee is one.
+    pub operator: Option<String>,
+    /// The Contact as registered, or the trunk's URI for the number.
+    pub request_uri: String,
+    /// Our From (display name carries the caller ID tag) and To.
+    pub from: String,
+    pub to: String,
+    /// Where the INVITE goes (the registration's source for operators).
+    pub peer: Peer,
+}
+
 /// What a transaction means to its call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum TxRole {
@@ -191,7 +204,14 @@ fn start_inbound(
         let request_uri = binding.contact.clone();
         let to = format!("<sip:{op}@{}>", core.local.ip());
         let from = format!("\"{display}\" <sip:{caller}@{}>", core.local.ip());
-        call.add_callee(core, Some(op), &request_uri, &from, &to, binding.peer, now);
+        let callee = Callee {
+            operator: Some(op),
+            request_uri,
+            from,
+            to,
+            peer: binding.peer,
+        };
+        call.add_callee(core, callee, now);
     }
     call.ring_deadline = Some(now + ring.timeout);
     core.calls.put(call);
@@ -285,16 +305,14 @@ impl Call {
     /// Starts one callee leg: a media port, our offer (the caller's codec
     /// first, so the bridge needs no transcoding when the callee agrees),
     /// and the INVITE.
-    pub(super) fn add_callee(
-        &mut self,
-        core: &mut Core,
-        operator: Option<String>,
-        request_uri: &str,
-        from: &str,
-        to: &str,
-        peer: Peer,
-        now: Instant,
-    ) {
+    pub(super) fn add_callee(&mut self, core: &mut Core, callee: Callee, now: Instant) {
+        let Callee {
+            operator,
+            request_uri,
+            from,
+            to,
+            peer,
+        } = callee;
         let (media, port) = match core.media.open_leg() {
             Ok(x) => x,
             Err(e) => {
@@ -315,7 +333,7 @@ impl Call {
         let call_id = sip::headers::new_call_id(&mut core.rng, Some(&core.local.ip().to_string()));
         let branch = sip::headers::new_branch(&mut core.rng);
         let tag = sip::headers::new_tag(&mut core.rng);
-        let mut invite = Request::new(Method::Invite, request_uri);
+        let mut invite = Request::new(Method::Invite, request_uri.as_str());
         let via = super::leg::our_via(peer, core.local, &branch);
         invite.headers.push("Via", via.to_string());
         invite.headers.push("Max-Forwards", "70");

@@ -19,7 +19,7 @@ mod requests;
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -230,6 +230,3 @@ impl Core {
         self.effects.push_back(Effect::Send { peer, data });
     }
 }
-
-/// Durations the core uses when the plan has no say.
-pub(crate) const DEFAULT_MEDIA_TIMEOUT: Duration = Duration::from_secs(60);

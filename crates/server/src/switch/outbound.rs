@@ -8,7 +8,7 @@ use std::time::Instant;
 use sip::transaction::TransactionId;
 use sip::{Request, Response};
 
-use super::call::{Call, CallRecord, Direction};
+use super::call::{Call, CallRecord, Callee, Direction};
 use super::{auth, requests, Core};
 use crate::transport::{Peer, Transport};
 
@@ -95,7 +95,14 @@ pub(super) fn start_outbound(
         transport: Transport::Udp,
         addr: proxy,
     };
-    call.add_callee(core, None, &request_uri, &from, &to, peer, now);
+    let callee = Callee {
+        operator: None,
+        request_uri,
+        from,
+        to,
+        peer,
+    };
+    call.add_callee(core, callee, now);
     call.set_ring_timeout(now, plan.server().ring_timeout);
     core.calls.put(call);
 }
