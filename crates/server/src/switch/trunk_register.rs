@@ -83,6 +83,13 @@ impl TrunkRegistrations {
             .min()
     }
 
+    /// Whether a shutdown unregistration still awaits its answer.
+    pub fn unregistering(&self) -> bool {
+        self.regs
+            .iter()
+            .any(|r| *r.machine.state() == RegistrationState::Unregistering)
+    }
+
     /// Each trunk's name and registration state (status pages, tests).
     pub fn states(&self) -> Vec<(String, RegistrationState)> {
         self.regs
