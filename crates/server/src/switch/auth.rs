@@ -1,6 +1,10 @@
 //! Digest authentication of operators (REGISTER with 401, INVITE with 407),
-//! on the stateless, source-bound nonces of `sip::auth::DigestServer`. Both
-//! SHA-256 and MD5 are offered (RFC 8760: the stronger first).
+//! on the stateless, source-bound nonces of `sip::auth::DigestServer`.
+//! Credentials in MD5 and SHA-256 (RFC 8760) are both accepted; which
+//! algorithms are *offered* is a choice because deployed clients disagree:
+//! SIPp and many softphones answer the first challenge whatever it is, and
+//! baresip's libre fails the whole registration on seeing an algorithm it
+//! lacks. So the challenge offers `CHALLENGE_ALGORITHMS` only.
 
 use std::time::Instant;
 
@@ -10,6 +14,9 @@ use sip::{Request, Response};
 
 use super::{requests, Core};
 use crate::transport::Peer;
+
+/// Offered in challenges; MD5 is what every client here understands.
+const CHALLENGE_ALGORITHMS: [Algorithm; 1] = [Algorithm::Md5];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Verdict {
@@ -91,7 +98,7 @@ pub(super) fn challenge(
         "WWW-Authenticate"
     };
     let mut resp = Response::for_request(req, status);
-    for algorithm in [Algorithm::Sha256, Algorithm::Md5] {
+    for algorithm in CHALLENGE_ALGORITHMS {
         let c = core
             .digest
             .challenge(&realm, algorithm, unix, source.addr.ip(), stale);
