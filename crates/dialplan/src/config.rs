@@ -18,6 +18,12 @@ pub(crate) struct Config {
     pub operators: Vec<OperatorSection>,
     pub groups: Vec<GroupSection>,
     pub numbers: Vec<NumberSection>,
+    /// `[prompts]`: prompt name to file, relative to `prompts_dir`.
+    pub prompts: Vec<(Spanned<String>, Spanned<String>)>,
+    pub menus: Vec<MenuSection>,
+    pub hours: Vec<HoursSection>,
+    pub voicemails: Vec<VoicemailSection>,
+    pub queues: Vec<QueueSection>,
 }
 
 #[derive(Debug, Default)]
@@ -97,14 +103,96 @@ pub(crate) struct NumberSection {
     pub landing_page: Option<Spanned<String>>,
     pub campaign: Option<Spanned<String>>,
     pub utm: Vec<(Spanned<String>, Spanned<String>)>,
-    /// What the number does. Exactly one action key must be present; issue 4 adds more kinds.
+    /// Prompt the answering operator hears before the bridge.
+    pub whisper: Option<Spanned<String>>,
+    /// Display name format for the operator's softphone, e.g. "[promo] {caller}".
+    pub caller_id_tag: Option<Spanned<String>>,
+    /// What the number does. Exactly one action key must be present.
     pub actions: Vec<ActionSection>,
 }
 
-/// One action key of a `[[number]]`.
+/// One action: a key of a `[[number]]`, or a whole action table (menu option, fallback, ...).
 #[derive(Debug)]
-pub(crate) enum ActionSection {
+pub(crate) struct ActionSection {
+    /// The action's key (or its table, for nested actions), where problems with it point.
+    pub span: Range<usize>,
+    pub kind: ActionKind,
+}
+
+#[derive(Debug)]
+pub(crate) enum ActionKind {
     Ring(RingSection),
+    Menu(Spanned<String>),
+    Queue(Spanned<String>),
+    Hours(Spanned<String>),
+    Voicemail(Spanned<String>),
+    Transfer(Spanned<String>),
+    /// Play a prompt, then do `then` (hang up when absent).
+    Play {
+        prompt: Spanned<String>,
+        then: Option<Box<ActionSection>>,
+    },
+    Hangup,
+    /// Return to the previous menu.
+    Back,
+}
+
+#[derive(Debug)]
+pub(crate) struct MenuSection {
+    pub span: Range<usize>,
+    pub name: Option<Spanned<String>>,
+    pub greeting: Option<Spanned<String>>,
+    pub short_greeting: Option<Spanned<String>>,
+    pub invalid_prompt: Option<Spanned<String>>,
+    pub timeout_prompt: Option<Spanned<String>>,
+    pub timeout: Option<Spanned<i64>>,
+    pub digit_timeout: Option<Spanned<i64>>,
+    pub max_digits: Option<Spanned<i64>>,
+    pub terminator: Option<Spanned<String>>,
+    pub retries: Option<Spanned<i64>>,
+    /// Digits as written, and the action (`None`: it was malformed, already reported).
+    pub options: Vec<(Spanned<String>, Option<ActionSection>)>,
+    pub fallback: Option<ActionSection>,
+    pub operator_key: Option<Spanned<String>>,
+    pub operator: Option<ActionSection>,
+}
+
+#[derive(Debug)]
+pub(crate) struct HoursSection {
+    pub span: Range<usize>,
+    pub name: Option<Spanned<String>>,
+    pub timezone: Option<Spanned<String>>,
+    /// Day keys (`mon`..`sun`, `weekdays`, `weekend`, `daily`) with their ranges as written.
+    pub days: Vec<(Spanned<String>, Vec<Spanned<String>>)>,
+    pub lunch: Vec<Spanned<String>>,
+    pub holidays: Vec<Spanned<String>>,
+    pub overrides: Vec<OverrideSection>,
+    pub open: Option<ActionSection>,
+    pub closed: Option<ActionSection>,
+}
+
+#[derive(Debug)]
+pub(crate) struct OverrideSection {
+    pub date: Option<Spanned<String>>,
+    /// Ranges open that day; "closed" (or an empty list) closes it all day.
+    pub hours: Vec<Spanned<String>>,
+}
+
+#[derive(Debug)]
+pub(crate) struct VoicemailSection {
+    pub name: Option<Spanned<String>>,
+    pub greeting: Option<Spanned<String>>,
+    pub beep: Option<Spanned<String>>,
+    pub max_seconds: Option<Spanned<i64>>,
+}
+
+#[derive(Debug)]
+pub(crate) struct QueueSection {
+    pub name: Option<Spanned<String>>,
+    pub group: Option<Spanned<String>>,
+    pub hold_music: Option<Spanned<String>>,
+    pub timeout: Option<Spanned<i64>>,
+    pub fallback: Option<ActionSection>,
 }
 
 #[derive(Debug)]

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::ops::Range;
 
+use crate::source::SourceMap;
+
 /// How bad a problem is. Errors stop a config from loading; warnings are printed and the config
 /// still loads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -118,14 +120,14 @@ impl Problems {
         self.list.iter().any(|p| p.severity == Severity::Error)
     }
 
-    /// Turns byte spans into line:column, sorted by position so the output reads top to bottom.
-    pub fn into_diagnostics(self, file: &str, text: &str) -> Vec<Diagnostic> {
-        let index = LineIndex::new(text);
+    /// Turns byte spans into file:line:column, sorted by position so the output reads top to
+    /// bottom, file by file.
+    pub fn into_diagnostics(self, sources: &SourceMap) -> Vec<Diagnostic> {
         let mut out: Vec<(usize, Diagnostic)> = self
             .list
             .into_iter()
             .map(|p| {
-                let (line, column) = index.position(p.span.start);
+                let (file, line, column) = sources.locate(p.span.start);
                 let d = Diagnostic {
                     file: file.to_owned(),
                     line,

@@ -8,19 +8,23 @@
 //! in a file at once, each as `file:line:column` with a hint. A TOML syntax error is the exception:
 //! the parser cannot go on past it, so it is reported alone.
 //!
-//! Keys are documented in `docs/config.md`. Issue 4 grows the `[[number]]` actions (IVR, queues,
-//! time conditions) through [`Action`]; the reading and compiling of each action kind lives in
-//! `read.rs`/`compile.rs` next to `ring`.
+//! Keys are documented in `docs/config.md`; call flows (menus, hours, voicemail, queues) in
+//! `docs/dialplan.md`. [`flow::FlowRun`] walks a [`Plan`] for one call, sans-IO.
 
 mod compile;
 mod config;
 mod diagnostic;
 mod error;
+pub mod flow;
+mod load;
 mod net;
 mod node;
 mod plan;
+mod plan_flow;
 mod read;
+mod read_flow;
 mod reader;
+mod source;
 mod suggest;
 
 use std::path::Path;
@@ -32,19 +36,25 @@ pub use plan::{
     normalize_number, Action, Group, Number, Operator, OutboundRule, Plan, RegistrarSettings, Ring,
     RingTarget, ServerSettings, Trunk, TrunkRegistration,
 };
+pub use plan_flow::{Hours, Menu, MinuteRange, Prompt, Queue, VoicemailBox};
 
-use diagnostic::Problems;
-
-/// Loads and compiles the config file at `path`.
+/// Loads and compiles the config file at `path`, with the files its `include` names.
 ///
 /// `Err` holds every problem found, errors and warnings, in file order; it holds at least one
-/// error. On `Ok`, warnings are in [`Plan::warnings`]. Diagnostics name the file as `path` is
-/// written.
+/// error. On `Ok`, warnings are in [`Plan::warnings`]. Diagnostics name each file as its path
+/// was written (included files: joined to the main file's directory). Prompt files are looked
+/// up relative to the working directory, where the server opens them.
 pub fn load(path: impl AsRef<Path>) -> Result<Plan, Vec<Diagnostic>> {
+    load_in(path, Path::new(""))
+}
+
+/// [`load`], with a relative `prompts_dir` looked up under `base_dir` instead of the working
+/// directory (for tools and tests that run elsewhere).
+pub fn load_in(path: impl AsRef<Path>, base_dir: &Path) -> Result<Plan, Vec<Diagnostic>> {
     let path = path.as_ref();
     let file = path.display().to_string();
     match std::fs::read_to_string(path) {
-        Ok(text) => load_str(&file, &text),
+        Ok(text) => load::load_text(&file, text, base_dir),
         Err(e) => Err(vec![Diagnostic {
             file,
             line: 0,
@@ -57,42 +67,7 @@ pub fn load(path: impl AsRef<Path>) -> Result<Plan, Vec<Diagnostic>> {
 }
 
 /// Compiles config `text`, naming it `file` in diagnostics. For the binary's embedded default
-/// config, and for tests.
+/// config, and for tests. Includes and prompts are looked up as [`load`] does.
 pub fn load_str(file: &str, text: &str) -> Result<Plan, Vec<Diagnostic>> {
-    let mut problems = Problems::default();
-    let root = match node::parse_document(text) {
-        Ok(root) => root,
-        Err((span, message)) => {
-            let (message, hint) = syntax_message(&message);
-            problems.push(span.unwrap_or(0..0), Severity::Error, message, hint);
-            return Err(problems.into_diagnostics(file, text));
-        }
-    };
-    let config = read::read_config(&root, &mut problems);
-    let plan = compile::compile(config, file, &mut problems);
-    let failed = problems.has_errors();
-    let diagnostics = problems.into_diagnostics(file, text);
-    match plan {
-        Some(mut plan) if !failed => {
-            plan.warnings = diagnostics;
-            Ok(plan)
-        }
-        _ => Err(diagnostics),
-    }
-}
-
-/// toml's messages are multi-line ("invalid string\nexpected ..."); the first line is the message,
-/// the rest becomes the hint, so the output keeps the one-line `file:line:column: error:` shape.
-fn syntax_message(raw: &str) -> (String, Option<String>) {
-    if raw.contains(node::DATETIME_FIELD) {
-        return (
-            "dates and times are not used in switchboard config".to_owned(),
-            Some("put the value in double quotes if it is meant as text".to_owned()),
-        );
-    }
-    let mut lines = raw.lines().map(str::trim).filter(|l| !l.is_empty());
-    let message = lines.next().unwrap_or("invalid TOML").to_owned();
-    let rest: Vec<&str> = lines.collect();
-    let hint = (!rest.is_empty()).then(|| rest.join("; "));
-    (format!("TOML syntax: {message}"), hint)
+    load::load_text(file, text.to_owned(), Path::new(""))
 }

@@ -47,10 +47,18 @@ impl Node {
 pub(crate) const DATETIME_FIELD: &str = "$__toml_private_datetime";
 
 /// Parses a whole document. The error carries the byte span toml gives for syntax errors.
-pub(crate) fn parse_document(text: &str) -> Result<Spanned<Node>, (Option<Range<usize>>, String)> {
+/// Every span is shifted by `base`: several files share one offset space (see
+/// [`crate::source::SourceMap`]), so a span alone says which file it is in.
+pub(crate) fn parse_document(
+    text: &str,
+    base: usize,
+) -> Result<Spanned<Node>, (Option<Range<usize>>, String)> {
     match toml::from_str::<Raw>(text) {
-        Ok(raw) => Ok(raw.into_node(0..0)),
-        Err(e) => Err((e.span(), e.message().to_owned())),
+        Ok(raw) => Ok(raw.into_node(base..base, base)),
+        Err(e) => Err((
+            e.span().map(|s| s.start + base..s.end + base),
+            e.message().to_owned(),
+        )),
     }
 }
 
@@ -80,8 +88,8 @@ struct RawKey {
 impl Raw {
     /// Fills missing spans: a value without one takes `fallback` (its key's span, or its
     /// parent's), a key without one takes its value's.
-    fn into_node(self, fallback: Range<usize>) -> Spanned<Node> {
-        let span = self.span.unwrap_or(fallback);
+    fn into_node(self, fallback: Range<usize>, base: usize) -> Spanned<Node> {
+        let span = self.span.map_or(fallback, |s| s.start + base..s.end + base);
         let node = match self.value {
             RawValue::String(s) => Node::String(s),
             RawValue::Integer(i) => Node::Integer(i),
@@ -90,7 +98,7 @@ impl Raw {
             RawValue::Array(items) => Node::Array(
                 items
                     .into_iter()
-                    .map(|i| i.into_node(span.clone()))
+                    .map(|i| i.into_node(span.clone(), base))
                     .collect(),
             ),
             RawValue::Table(entries) => Node::Table(
@@ -100,8 +108,8 @@ impl Raw {
                         let key_span = key
                             .span
                             .or_else(|| value.span.clone())
-                            .unwrap_or_else(|| span.clone());
-                        let value = value.into_node(key_span.clone());
+                            .map_or_else(|| span.clone(), |s| s.start + base..s.end + base);
+                        let value = value.into_node(key_span.clone(), base);
                         (Spanned::new(key_span, key.name), value)
                     })
                     .collect(),

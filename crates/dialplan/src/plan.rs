@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::net::{Cidr, HostPort, PortRange};
+use crate::plan_flow::{Hours, Menu, Prompt, Queue, VoicemailBox};
 use crate::Diagnostic;
 
 /// `[server]`: sockets, media ports, directories and call timers.
@@ -136,19 +137,54 @@ pub struct Number {
     pub campaign: Option<String>,
     /// UTM parameters of the landing page, for call records and reports.
     pub utm: BTreeMap<String, String>,
+    /// Prompt name the answering operator hears before the bridge.
+    pub whisper: Option<String>,
+    /// Display name format for the operator's softphone; `{caller}` is the caller's number and
+    /// `{name}` the number's name.
+    pub caller_id_tag: Option<String>,
     pub action: Action,
 }
 
-/// What a call to a number does.
+impl Number {
+    /// The From display name an operator's softphone shows for a call from `caller`: the
+    /// `caller_id_tag` filled in, or the caller alone.
+    pub fn caller_display(&self, caller: &str) -> String {
+        match &self.caller_id_tag {
+            Some(tag) => tag
+                .replace("{caller}", caller)
+                .replace("{name}", &self.name),
+            None => caller.to_owned(),
+        }
+    }
+}
+
+/// What a call does next: a number's action, a menu option, a fallback, a branch of hours.
 ///
-/// The extension point for dial plans: issue 4 adds IVR menus, queues, time conditions and
-/// voicemail as new variants (or a `Flow` variant holding a compiled flow graph). Match with a
-/// wildcard arm so new variants do not break callers.
+/// Names (menus, queues, ...) were checked at load time, so [`Plan`]'s lookups find them.
+/// Match with a wildcard arm so new variants do not break callers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Action {
     /// Ring operators at once; the first to answer gets the call.
     Ring(Ring),
+    /// Enter an IVR menu.
+    Menu(String),
+    /// Ring a queue's group with hold music (see [`Queue`]).
+    Queue(String),
+    /// Branch on business hours.
+    Hours(String),
+    /// Record a message in a voicemail box.
+    Voicemail(String),
+    /// Send the call to an external number (normalized).
+    Transfer(String),
+    /// Play a prompt (no barge-in), then go on.
+    Play {
+        prompt: String,
+        then: Box<Action>,
+    },
+    Hangup,
+    /// Return to the menu the caller came from (repeat the current one at the top).
+    Back,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -178,6 +214,11 @@ pub struct Plan {
     pub(crate) numbers: Vec<Number>,
     /// Keyed by the number's digits without `+`, so "+7495..." and "7495..." both find it.
     pub(crate) number_index: HashMap<String, usize>,
+    pub(crate) prompts: HashMap<String, Prompt>,
+    pub(crate) menus: HashMap<String, Menu>,
+    pub(crate) hours: HashMap<String, Hours>,
+    pub(crate) voicemails: HashMap<String, VoicemailBox>,
+    pub(crate) queues: HashMap<String, Queue>,
     pub(crate) warnings: Vec<Diagnostic>,
 }
 
@@ -244,6 +285,26 @@ impl Plan {
         self.number_index
             .get(normalized.trim_start_matches('+'))
             .map(|&i| &self.numbers[i])
+    }
+
+    pub fn prompt(&self, name: &str) -> Option<&Prompt> {
+        self.prompts.get(name)
+    }
+
+    pub fn menu(&self, name: &str) -> Option<&Menu> {
+        self.menus.get(name)
+    }
+
+    pub fn hours(&self, name: &str) -> Option<&Hours> {
+        self.hours.get(name)
+    }
+
+    pub fn voicemail(&self, name: &str) -> Option<&VoicemailBox> {
+        self.voicemails.get(name)
+    }
+
+    pub fn queue(&self, name: &str) -> Option<&Queue> {
+        self.queues.get(name)
     }
 
     /// The operators a ring action reaches, in config order. Every name was checked at load time.

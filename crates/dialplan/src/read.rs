@@ -8,6 +8,7 @@ use serde_spanned::Spanned;
 use crate::config::*;
 use crate::diagnostic::Problems;
 use crate::node::Node;
+use crate::read_flow;
 use crate::reader::TableReader;
 
 pub(crate) fn read_config(root: &Spanned<Node>, problems: &mut Problems) -> Config {
@@ -37,6 +38,25 @@ pub(crate) fn read_config(root: &Spanned<Node>, problems: &mut Problems) -> Conf
             name: t.required_string("name", problems),
             description: t.string("description", problems),
         });
+        t.finish(problems);
+    }
+    config.prompts = top.string_map("prompts", problems);
+    for mut t in top.tables("menu", problems) {
+        config.menus.push(read_flow::read_menu(&mut t, problems));
+        t.finish(problems);
+    }
+    for mut t in top.tables("hours", problems) {
+        config.hours.push(read_flow::read_hours(&mut t, problems));
+        t.finish(problems);
+    }
+    for mut t in top.tables("voicemail", problems) {
+        config
+            .voicemails
+            .push(read_flow::read_voicemail(&mut t, problems));
+        t.finish(problems);
+    }
+    for mut t in top.tables("queue", problems) {
+        config.queues.push(read_flow::read_queue(&mut t, problems));
         t.finish(problems);
     }
     for mut t in top.tables("number", problems) {
@@ -154,18 +174,10 @@ fn read_number(t: &mut TableReader, p: &mut Problems) -> NumberSection {
     let landing_page = t.string("landing_page", p);
     let campaign = t.string("campaign", p);
     let utm = t.string_map("utm", p);
-    // Action keys. Each kind is read here; compile checks that exactly one is present. Issue 4's
-    // IVR menus, queues and time conditions join this list as new `ActionSection` variants.
-    let mut actions = Vec::new();
-    if let Some(mut r) = t.table("ring", "`ring`".into(), p) {
-        actions.push(ActionSection::Ring(RingSection {
-            span: r.span(),
-            group: r.string("group", p),
-            operators: r.strings("operators", p),
-            timeout: r.integer("timeout", p),
-        }));
-        r.finish(p);
-    }
+    let whisper = t.string("whisper", p);
+    let caller_id_tag = t.string("caller_id_tag", p);
+    // Action keys sit right in the number's table; compile checks that exactly one is present.
+    let actions = read_flow::read_actions(t, p);
     NumberSection {
         span,
         number,
@@ -173,6 +185,8 @@ fn read_number(t: &mut TableReader, p: &mut Problems) -> NumberSection {
         landing_page,
         campaign,
         utm,
+        whisper,
+        caller_id_tag,
         actions,
     }
 }

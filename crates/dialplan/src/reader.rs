@@ -129,6 +129,36 @@ impl<'n> TableReader<'n> {
         }
     }
 
+    /// One string or an array of strings (`lunch = "13:00-14:00"` or `mon = ["09:00-13:00",
+    /// "14:00-18:00"]`); absent is an empty list.
+    pub fn string_or_list(
+        &mut self,
+        key: &'static str,
+        problems: &mut Problems,
+    ) -> Vec<Spanned<String>> {
+        let Some(node) = self.get(key) else {
+            return Vec::new();
+        };
+        string_or_list(node, key, problems)
+    }
+
+    /// Every entry whose key is in `keys`, marking them all as known: for families of keys like
+    /// the days of the week, kept in file order.
+    pub fn entries_of(
+        &mut self,
+        keys: &[&'static str],
+    ) -> Vec<(Spanned<String>, &'n Spanned<Node>)> {
+        self.known.extend_from_slice(keys);
+        let mut out = Vec::new();
+        for (i, (k, v)) in self.entries.iter().enumerate() {
+            if keys.contains(&k.get_ref().as_str()) {
+                self.used[i] = true;
+                out.push((k.clone(), v));
+            }
+        }
+        out
+    }
+
     /// A sub-table, inline (`key = { ... }`) or as its own `[parent.key]` section.
     pub fn table(
         &mut self,
@@ -211,7 +241,35 @@ impl<'n> TableReader<'n> {
     }
 }
 
-fn as_string(node: &Spanned<Node>, key: &str, problems: &mut Problems) -> Option<Spanned<String>> {
+pub(crate) fn string_or_list(
+    node: &Spanned<Node>,
+    key: &str,
+    problems: &mut Problems,
+) -> Vec<Spanned<String>> {
+    match node.get_ref() {
+        Node::String(s) => vec![Spanned::new(node.span(), s.clone())],
+        Node::Array(items) => items
+            .iter()
+            .filter_map(|item| as_string(item, key, problems))
+            .collect(),
+        other => {
+            type_error(
+                node,
+                key,
+                "a string or an array of strings",
+                other,
+                problems,
+            );
+            Vec::new()
+        }
+    }
+}
+
+pub(crate) fn as_string(
+    node: &Spanned<Node>,
+    key: &str,
+    problems: &mut Problems,
+) -> Option<Spanned<String>> {
     match node.get_ref() {
         Node::String(s) => Some(Spanned::new(node.span(), s.clone())),
         other => {

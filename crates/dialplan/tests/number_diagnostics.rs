@@ -52,7 +52,7 @@ ring = {{ operators = [] }}
             "t.toml:21:41: error: unknown operator `zed`\n  hint: defined operators: alice",
             "t.toml:24:10: error: `number` `call-me` is not a phone number\n  hint: write digits with an optional leading +, e.g. \"+74950000001\"",
             "t.toml:29:18: error: unknown group `sale`\n  hint: did you mean `sales`?",
-            "t.toml:31:1: error: number `+74950000004` does nothing with its calls\n  hint: add what to do, e.g. ring = { group = \"sales\" }",
+            "t.toml:31:1: error: number `+74950000004` does nothing with its calls\n  hint: add what to do, e.g. ring = { group = \"sales\" } or menu = \"main\"",
             "t.toml:36:39: error: `ring` has both `group` and `operators`\n  hint: keep one: ring a group, or a list of operators",
             "t.toml:40:22: error: `operators` is empty: nobody would ring\n  hint: list operator usernames",
         ],

@@ -1,8 +1,15 @@
 //! Validates a [`Config`] and compiles it into a [`Plan`]: applies defaults, checks ranges and
 //! cross-references (groups, operators, duplicate names and numbers), and flags risky settings.
 
+mod action;
+mod boxes;
+mod flows;
+mod graph;
+mod hours;
+pub(crate) mod menu;
 mod number;
 mod people;
+mod prompts;
 mod server;
 mod trunk;
 
@@ -17,8 +24,11 @@ use crate::diagnostic::Problems;
 use crate::plan::{normalize_number, Plan};
 use crate::suggest::closest;
 
-use number::{compile_numbers, Lookup};
+use action::Lookup;
+use flows::{compile_flows, names};
+use number::compile_numbers;
 use people::{compile_groups, compile_operators};
+use prompts::compile_prompts;
 use server::{compile_registrar, compile_server};
 use trunk::compile_trunks;
 
@@ -58,7 +68,12 @@ const DIGITS_RANGE: RangeInclusive<i64> = 1..=15;
 const MIN_PASSWORD_LEN: usize = 8;
 const UTM_KEYS: [&str; 5] = ["source", "medium", "campaign", "term", "content"];
 
-pub(crate) fn compile(config: Config, file: &str, p: &mut Problems) -> Option<Plan> {
+pub(crate) fn compile(
+    config: Config,
+    file: &str,
+    ctx: &crate::load::Context,
+    p: &mut Problems,
+) -> Option<Plan> {
     let server = compile_server(&config.server, p);
     let registrar = compile_registrar(&config.registrar, p);
     let trunks = compile_trunks(&config.trunks, p);
@@ -81,11 +96,28 @@ pub(crate) fn compile(config: Config, file: &str, p: &mut Problems) -> Option<Pl
             );
         }
     }
+    let prompts = compile_prompts(&config.prompts, &server.prompts_dir, ctx.base_dir, p);
     let lookup = Lookup {
         groups: &group_index,
         operators: &operator_index,
         default_ring_timeout: server.ring_timeout,
+        trunks: &trunks,
+        prompts: &prompts,
+        prompt_names: config
+            .prompts
+            .iter()
+            .map(|(k, _)| k.get_ref().clone())
+            .collect(),
+        menus: names(config.menus.iter().map(|m| m.name.as_ref()), "menu", p),
+        hours: names(config.hours.iter().map(|h| h.name.as_ref()), "hours", p),
+        voicemails: names(
+            config.voicemails.iter().map(|v| v.name.as_ref()),
+            "voicemail",
+            p,
+        ),
+        queues: names(config.queues.iter().map(|q| q.name.as_ref()), "queue", p),
     };
+    let flows = compile_flows(&config, &lookup, p);
     let (numbers, number_index) = compile_numbers(&config.numbers, &lookup, p);
     if p.has_errors() {
         return None;
@@ -101,6 +133,11 @@ pub(crate) fn compile(config: Config, file: &str, p: &mut Problems) -> Option<Pl
         group_index,
         numbers,
         number_index,
+        prompts,
+        menus: flows.menus,
+        hours: flows.hours,
+        voicemails: flows.voicemails,
+        queues: flows.queues,
         warnings: Vec::new(),
     })
 }
@@ -114,6 +151,10 @@ fn unknown_reference<'a>(
     let known: Vec<&str> = known.collect();
     let hint = match closest(name.get_ref(), known.iter().copied()) {
         Some(near) => format!("did you mean `{near}`?"),
+        None if known.is_empty() && what == "prompt" => {
+            "no prompts are defined; add them to [prompts], e.g. welcome = \"welcome.wav\""
+                .to_owned()
+        }
         None if known.is_empty() => format!("no {what}s are defined; add a [[{what}]] section"),
         None => {
             let mut sorted = known.clone();

@@ -1,20 +1,13 @@
 //! `[[number]]`: unique numbers, landing pages, UTM tags and the number's action.
 
-use std::collections::{BTreeMap, HashMap};
-use std::ops::Range;
-use std::time::Duration;
-
 use serde_spanned::Spanned;
+use std::collections::{BTreeMap, HashMap};
 
+use super::action::{compile_action, Lookup, Place};
+use super::prompts::prompt_ref;
 use super::*;
-use crate::config::{ActionSection, NumberSection, RingSection};
-use crate::plan::{Action, Number, Ring, RingTarget};
-
-pub(super) struct Lookup<'a> {
-    pub(super) groups: &'a HashMap<String, usize>,
-    pub(super) operators: &'a HashMap<String, usize>,
-    pub(super) default_ring_timeout: Duration,
-}
+use crate::config::NumberSection;
+use crate::plan::Number;
 
 pub(super) fn compile_numbers(
     sections: &[NumberSection],
@@ -61,24 +54,32 @@ pub(super) fn compile_numbers(
                 p.error_hint(
                     n.span.clone(),
                     format!("number `{}` does nothing with its calls", written.get_ref()),
-                    "add what to do, e.g. ring = { group = \"sales\" }",
+                    "add what to do, e.g. ring = { group = \"sales\" } or menu = \"main\"",
                 );
                 continue;
             }
-            [action] => match compile_action(action, lookup, p) {
+            [action] => match compile_action(action, lookup, Place::Number, p) {
                 Some(a) => a,
                 None => continue,
             },
-            // Unreachable while `ring` is the only action kind; kept so issue 4's kinds are checked.
             [_, second, ..] => {
                 p.error_hint(
-                    action_span(second),
+                    second.span.clone(),
                     format!("number `{}` has more than one action", written.get_ref()),
                     "keep one: a number does one thing with a call",
                 );
                 continue;
             }
         };
+        let whisper = prompt_ref(&n.whisper, lookup.prompts, &lookup.prompt_names, p);
+        if n.whisper.is_some() && whisper.is_none() {
+            continue;
+        }
+        if let Some(tag) = &n.caller_id_tag {
+            if !check_tag(tag, p) {
+                continue;
+            }
+        }
         index.insert(key, numbers.len());
         numbers.push(Number {
             name: n
@@ -89,90 +90,40 @@ pub(super) fn compile_numbers(
             landing_page: n.landing_page.as_ref().map(|s| s.get_ref().clone()),
             campaign: n.campaign.as_ref().map(|s| s.get_ref().clone()),
             utm,
+            whisper,
+            caller_id_tag: n.caller_id_tag.as_ref().map(|t| t.get_ref().clone()),
             action,
         });
     }
     (numbers, index)
 }
 
-fn action_span(action: &ActionSection) -> Range<usize> {
-    match action {
-        ActionSection::Ring(r) => r.span.clone(),
-    }
-}
-
-fn compile_action(action: &ActionSection, lookup: &Lookup, p: &mut Problems) -> Option<Action> {
-    match action {
-        ActionSection::Ring(r) => compile_ring(r, lookup, p).map(Action::Ring),
-    }
-}
-
-fn compile_ring(r: &RingSection, lookup: &Lookup, p: &mut Problems) -> Option<Ring> {
-    let timeout = match &r.timeout {
-        Some(_) => secs(ranged(
-            &r.timeout,
-            "timeout",
-            RING_TIMEOUT_RANGE,
-            defaults::RING_TIMEOUT,
-            p,
-        )),
-        None => lookup.default_ring_timeout,
-    };
-    let target = match (&r.group, &r.operators) {
-        (Some(g), None) => {
-            if !lookup.groups.contains_key(g.get_ref()) {
-                unknown_reference(g, "group", lookup.groups.keys().map(String::as_str), p);
-                return None;
-            }
-            RingTarget::Group(g.get_ref().clone())
-        }
-        (None, Some(list)) => {
-            if list.get_ref().is_empty() {
-                p.error_hint(
-                    list.span(),
-                    "`operators` is empty: nobody would ring",
-                    "list operator usernames",
-                );
-                return None;
-            }
-            let mut names: Vec<String> = Vec::new();
-            let mut ok = true;
-            for u in list.get_ref() {
-                if !lookup.operators.contains_key(u.get_ref()) {
-                    unknown_reference(
-                        u,
-                        "operator",
-                        lookup.operators.keys().map(String::as_str),
-                        p,
-                    );
-                    ok = false;
-                } else if !names.contains(u.get_ref()) {
-                    names.push(u.get_ref().clone());
-                }
-            }
-            if !ok {
-                return None;
-            }
-            RingTarget::Operators(names)
-        }
-        (Some(_), Some(list)) => {
+fn check_tag(tag: &Spanned<String>, p: &mut Problems) -> bool {
+    let t = tag.get_ref();
+    let mut rest = t.as_str();
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('}') else { break };
+        let field = &after[..close];
+        if field != "caller" && field != "name" {
             p.error_hint(
-                list.span(),
-                "`ring` has both `group` and `operators`",
-                "keep one: ring a group, or a list of operators",
+                tag.span(),
+                format!("`caller_id_tag` has an unknown field `{{{field}}}`"),
+                "use {caller} for the caller's number and {name} for the number's name",
             );
-            return None;
+            return false;
         }
-        (None, None) => {
-            p.error_hint(
-                r.span.clone(),
-                "`ring` says nobody to ring",
-                "add `group = \"sales\"` or `operators = [\"alice\"]`",
-            );
-            return None;
-        }
-    };
-    Some(Ring { target, timeout })
+        rest = &after[close + 1..];
+    }
+    if !t.contains("{caller}") {
+        p.error_hint(
+            tag.span(),
+            "`caller_id_tag` leaves out the caller's number",
+            "put {caller} where the number goes, e.g. \"[promo] {caller}\"",
+        );
+        return false;
+    }
+    true
 }
 
 fn check_url(url: &Spanned<String>, p: &mut Problems) {
