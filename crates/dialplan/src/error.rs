@@ -24,4 +24,6 @@ pub enum Error {
     BadIp(String),
     #[error("`{0}` is not an address and port (like 0.0.0.0:5060)")]
     BadSocketAddr(String),
+    #[error("no [[number]] `{0}` in the plan")]
+    UnknownNumber(String),
 }
