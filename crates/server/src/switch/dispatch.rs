@@ -15,6 +15,7 @@ pub(super) fn handle_bytes(core: &mut Core, peer: Peer, data: &[u8], now: Instan
         Err(e) => {
             tracing::info!(from = %peer.addr, "rejected malformed message: {} {}", e.status, e.reason);
             if let Some(resp) = e.bad_request_response() {
+                let resp = with_readable_cseq(resp, e.method.as_ref());
                 core.send_bytes(peer, resp.to_bytes());
             }
             return;
@@ -38,6 +39,22 @@ pub(super) fn handle_bytes(core: &mut Core, peer: Peer, data: &[u8], now: Instan
             }
         }
     }
+}
+
+/// The 400 echoes the request's CSeq as received, but that may be the very
+/// fault (`CSeq: one INVITE`), and echoing it makes our answer unparsable
+/// too, so the sender never matches it and retransmits for 32 s. Client
+/// transactions match responses on branch and CSeq *method* (RFC 3261
+/// 17.1.3), so `0 <method from the request line>` lets the sender's
+/// transaction take the 400.
+fn with_readable_cseq(mut resp: sip::Response, method: Option<&sip::Method>) -> sip::Response {
+    if resp.cseq().is_err() {
+        match method {
+            Some(m) => resp.headers.set("CSeq", format!("0 {}", m.as_str())),
+            None => resp.headers.remove("CSeq"),
+        }
+    }
+    resp
 }
 
 /// RFC 3261 18.2.1 `received` and RFC 3581 `rport`, so every reply (sent to
