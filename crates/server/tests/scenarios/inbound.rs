@@ -19,12 +19,21 @@ pub fn two_operators(sim: &mut Sim) -> (Phone, Phone) {
 }
 
 /// A call to the promo number that rings both: (call, INVITE to alice,
-/// INVITE to bob). The 100 Trying, if already sent, stays in the outbox.
-pub fn ring_both(sim: &mut Sim, alice: &Phone, bob: &Phone, id: &str) -> (TrunkCall, Request, Request) {
+/// INVITE to bob), both phones having answered 100 Trying. Our 100 Trying,
+/// if already sent, stays in the outbox.
+pub fn ring_both(
+    sim: &mut Sim,
+    alice: &Phone,
+    bob: &Phone,
+    id: &str,
+) -> (TrunkCall, Request, Request) {
     let call = TrunkCall::new(trunk(), "+74950000001", id);
     sim.deliver(trunk(), &call.invite());
     let to_alice = sim.expect_request(alice.peer, Method::Invite);
     let to_bob = sim.expect_request(bob.peer, Method::Invite);
+    // Phones say 100 Trying at once (and so may be cancelled: RFC 3261 9.1).
+    alice.respond(sim, &to_alice, 100, "");
+    bob.respond(sim, &to_bob, 100, "");
     (call, to_alice, to_bob)
 }
 
@@ -68,6 +77,8 @@ fn trunk_call_forks_rings_answers_bridges_and_caller_hangs_up() {
     // Both operators' phones get our INVITE at once.
     let to_alice = sim.expect_request(alice.peer, Method::Invite);
     let to_bob = sim.expect_request(bob.peer, Method::Invite);
+    alice.respond(&mut sim, &to_alice, 100, "");
+    bob.respond(&mut sim, &to_bob, 100, "");
     // 100 Trying now or within 200 ms (RFC 3261 17.2.1).
     if sim.count(trunk(), |s| s.is_response(100)) == 0 {
         sim.advance_ms(200);
@@ -97,14 +108,32 @@ fn trunk_call_forks_rings_answers_bridges_and_caller_hangs_up() {
     assert_eq!(to_bob.uri, "sip:bob@198.51.100.20:5060");
     for inv in [&to_alice, &to_bob] {
         assert_eq!(inv.headers.get("Content-Type"), Some("application/sdp"));
-        assert!(inv.headers.get("Via").unwrap().starts_with("SIP/2.0/UDP 192.0.2.1:5060"));
+        assert!(inv
+            .headers
+            .get("Via")
+            .unwrap()
+            .starts_with("SIP/2.0/UDP 192.0.2.1:5060"));
         let from = inv.headers.get("From").unwrap();
-        assert!(from.contains("+79161234567"), "the customer's number shows: {from}");
+        assert!(
+            from.contains("+79161234567"),
+            "the customer's number shows: {from}"
+        );
         assert!(param(from, "tag").is_some());
-        assert!(inv.headers.get("Contact").unwrap().contains("192.0.2.1:5060"));
-        assert_ne!(inv.headers.get("Call-ID"), Some("full@203.0.113.5"), "B2BUA: own Call-ID");
+        assert!(inv
+            .headers
+            .get("Contact")
+            .unwrap()
+            .contains("192.0.2.1:5060"));
+        assert_ne!(
+            inv.headers.get("Call-ID"),
+            Some("full@203.0.113.5"),
+            "B2BUA: own Call-ID"
+        );
     }
-    assert_ne!(to_alice.headers.get("Call-ID"), to_bob.headers.get("Call-ID"));
+    assert_ne!(
+        to_alice.headers.get("Call-ID"),
+        to_bob.headers.get("Call-ID")
+    );
     // The caller's leg is told where the customer's RTP goes.
     let caller_cfg = sim.media().ops.iter().find_map(|o| match o {
         MediaOp::Configure(l, a) if *l == caller_leg => Some(a.clone()),
@@ -120,19 +149,36 @@ fn trunk_call_forks_rings_answers_bridges_and_caller_hangs_up() {
     let ringing = sim.expect_response(trunk(), 180);
     let our_tag = to_tag(&ringing);
     bob.respond(&mut sim, &to_bob, 180, "");
-    assert_eq!(sim.count(trunk(), |s| s.is_response(180)), 0, "{}", sim.dump());
+    assert_eq!(
+        sim.count(trunk(), |s| s.is_response(180)),
+        0,
+        "{}",
+        sim.dump()
+    );
 
     // Alice answers: we ACK her, cancel Bob, answer the caller with our SDP.
     let answered_ms = sim.elapsed().as_millis() as i64;
-    alice.respond(&mut sim, &to_alice, 200, &sdp_answer("198.51.100.10", 41000));
+    alice.respond(
+        &mut sim,
+        &to_alice,
+        200,
+        &sdp_answer("198.51.100.10", 41000),
+    );
     let ack = sim.expect_request(alice.peer, Method::Ack);
-    assert_eq!(ack.uri, "sip:alice@198.51.100.10:5062", "ACK goes to her Contact");
+    assert_eq!(
+        ack.uri, "sip:alice@198.51.100.10:5062",
+        "ACK goes to her Contact"
+    );
     assert_eq!(ack.headers.get("CSeq"), Some("1 ACK"));
     assert_eq!(to_tag(&ack), "alice-dlg");
     assert_eq!(ack.headers.get("Call-ID"), to_alice.headers.get("Call-ID"));
     let cancel = sim.expect_request(bob.peer, Method::Cancel);
     assert_eq!(cancel.uri, to_bob.uri);
-    assert_eq!(cancel.headers.get("Via"), to_bob.headers.get("Via"), "CANCEL shares the INVITE's branch");
+    assert_eq!(
+        cancel.headers.get("Via"),
+        to_bob.headers.get("Via"),
+        "CANCEL shares the INVITE's branch"
+    );
     assert_eq!(cancel.headers.get("CSeq"), Some("1 CANCEL"));
     let ok = sim.expect_response(trunk(), 200);
     assert_eq!(to_tag(&ok), our_tag, "one dialog with the caller");
@@ -140,7 +186,10 @@ fn trunk_call_forks_rings_answers_bridges_and_caller_hangs_up() {
     let answer = parse_sdp(&ok.body);
     assert_eq!(
         audio_target(&answer),
-        ("192.0.2.1".to_string(), sim.media().port_of(caller_leg).unwrap())
+        (
+            "192.0.2.1".to_string(),
+            sim.media().port_of(caller_leg).unwrap()
+        )
     );
     assert!(ok.headers.get("Contact").is_some());
     {
@@ -152,7 +201,10 @@ fn trunk_call_forks_rings_answers_bridges_and_caller_hangs_up() {
             _ => None,
         });
         let alice_cfg = alice_cfg.expect("alice's leg configured from her answer");
-        assert_eq!(alice_cfg.remote, Some("198.51.100.10:41000".parse().unwrap()));
+        assert_eq!(
+            alice_cfg.remote,
+            Some("198.51.100.10:41000".parse().unwrap())
+        );
         assert_eq!(alice_cfg.codec, sdp::AudioCodec::Pcmu);
     }
     bob.respond(&mut sim, &cancel, 200, "");
@@ -190,7 +242,10 @@ fn trunk_call_forks_rings_answers_bridges_and_caller_hangs_up() {
     assert_eq!(r.disposition, store::Disposition::Answered);
     assert_eq!(r.direction, store::Direction::Inbound);
     assert_eq!(r.operator.as_deref(), Some("alice"));
-    assert_eq!(r.landing_page.as_deref(), Some("https://shop.example/promo"));
+    assert_eq!(
+        r.landing_page.as_deref(),
+        Some("https://shop.example/promo")
+    );
     assert_eq!(r.campaign.as_deref(), Some("spring-sale"));
     assert_eq!(r.number_name.as_deref(), Some("promo"));
     assert_eq!(r.caller, "+79161234567");
@@ -221,7 +276,10 @@ fn operator_hangs_up_and_the_caller_gets_bye() {
     sim.deliver(alice.peer, &bye);
     sim.expect_response(alice.peer, 200);
     let to_caller = sim.expect_request(trunk(), Method::Bye);
-    assert_eq!(to_caller.uri, "sip:+79161234567@203.0.113.5:5060", "the caller's Contact");
+    assert_eq!(
+        to_caller.uri, "sip:+79161234567@203.0.113.5:5060",
+        "the caller's Contact"
+    );
     assert_eq!(to_caller.headers.get("Call-ID"), Some("opbye@203.0.113.5"));
     assert_eq!(to_tag(&to_caller), "opbye-ft", "To is the caller's From");
     assert_eq!(
@@ -256,11 +314,49 @@ fn bob_answers_first_and_alice_is_cancelled() {
     assert_eq!(sim.count(bob.peer, |s| s.is_request(&Method::Cancel)), 0);
     // Alice's phone answered at the same moment: the late 2xx is ACKed
     // and hung up at once.
-    alice.respond(&mut sim, &to_alice, 200, &sdp_answer("198.51.100.10", 41000));
+    alice.respond(
+        &mut sim,
+        &to_alice,
+        200,
+        &sdp_answer("198.51.100.10", 41000),
+    );
     let ack = sim.expect_request(alice.peer, Method::Ack);
     assert_eq!(to_tag(&ack), "alice-dlg");
     let bye = sim.expect_request(alice.peer, Method::Bye);
     assert_eq!(bye.headers.get("Call-ID"), to_alice.headers.get("Call-ID"));
-    assert_eq!(sim.count(trunk(), |s| s.is_response(200)), 0, "the caller gets one answer");
+    assert_eq!(
+        sim.count(trunk(), |s| s.is_response(200)),
+        0,
+        "the caller gets one answer"
+    );
     assert_eq!(sim.core.active_calls(), 1);
+}
+
+#[test]
+fn a_silent_phone_is_cancelled_once_it_answers_provisionally() {
+    let mut sim = Sim::new();
+    let (alice, bob) = two_operators(&mut sim);
+    let call = TrunkCall::new(trunk(), "+74950000001", "silent");
+    sim.deliver(trunk(), &call.invite());
+    let to_alice = sim.expect_request(alice.peer, Method::Invite);
+    let to_bob = sim.expect_request(bob.peer, Method::Invite);
+    alice.respond(
+        &mut sim,
+        &to_alice,
+        200,
+        &sdp_answer("198.51.100.10", 41000),
+    );
+    sim.expect_response(trunk(), 200);
+    // Bob's phone has said nothing yet: no CANCEL may be sent (RFC 3261 9.1)...
+    assert_eq!(sim.count(bob.peer, |s| s.is_request(&Method::Cancel)), 0);
+    // ...until its 180 arrives.
+    sim.advance_ms(300);
+    bob.respond(&mut sim, &to_bob, 180, "");
+    let cancel = sim.expect_request(bob.peer, Method::Cancel);
+    assert_eq!(cancel.headers.get("Via"), to_bob.headers.get("Via"));
+    assert_eq!(
+        sim.count(trunk(), |s| s.is_response(180)),
+        0,
+        "no ringing after the answer"
+    );
 }

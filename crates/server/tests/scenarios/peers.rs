@@ -40,11 +40,21 @@ impl Phone {
     }
 
     pub fn alice() -> Phone {
-        Phone::new("alice", "alice-secret-1", "198.51.100.10:5062", "198.51.100.10:5062")
+        Phone::new(
+            "alice",
+            "alice-secret-1",
+            "198.51.100.10:5062",
+            "198.51.100.10:5062",
+        )
     }
 
     pub fn bob() -> Phone {
-        Phone::new("bob", "bob-secret-2", "198.51.100.20:5060", "198.51.100.20:5060")
+        Phone::new(
+            "bob",
+            "bob-secret-2",
+            "198.51.100.20:5060",
+            "198.51.100.20:5060",
+        )
     }
 
     pub fn branch(&mut self) -> String {

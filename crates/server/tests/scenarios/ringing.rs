@@ -77,11 +77,17 @@ fn nobody_answers_within_ring_timeout_gives_480_and_cancels() {
 #[test]
 fn a_numbers_own_ring_timeout_wins() {
     let mut sim = Sim::new();
-    let mut carol = Phone::new("carol", "carol-secret-3", "198.51.100.30:5060", "198.51.100.30:5060");
+    let mut carol = Phone::new(
+        "carol",
+        "carol-secret-3",
+        "198.51.100.30:5060",
+        "198.51.100.30:5060",
+    );
     carol.register(&mut sim, 600);
     let call = TrunkCall::new(trunk(), "+74950000002", "night");
     sim.deliver(trunk(), &call.invite());
-    sim.expect_request(carol.peer, Method::Invite);
+    let invite = sim.expect_request(carol.peer, Method::Invite);
+    carol.respond(&mut sim, &invite, 180, "");
     sim.advance_ms(19_999);
     assert_eq!(sim.count(trunk(), |s| s.is_response(480)), 0);
     sim.advance_ms(1);
@@ -96,7 +102,10 @@ fn every_operator_busy_gives_486() {
     let (call, to_alice, to_bob) = ring_both(&mut sim, &alice, &bob, "busy");
     alice.respond(&mut sim, &to_alice, 486, "");
     sim.expect_request(alice.peer, Method::Ack);
-    assert_eq!(sim.count(trunk(), |s| s.response().is_some_and(|r| r.status >= 200)), 0);
+    assert_eq!(
+        sim.count(trunk(), |s| s.response().is_some_and(|r| r.status >= 200)),
+        0
+    );
     bob.respond(&mut sim, &to_bob, 486, "");
     sim.expect_request(bob.peer, Method::Ack);
     let busy = sim.expect_response(trunk(), 486);
@@ -112,7 +121,12 @@ fn one_busy_one_declining_is_still_busy_and_one_answering_wins() {
     let (alice, bob) = two_operators(&mut sim);
     let (_call, to_alice, to_bob) = ring_both(&mut sim, &alice, &bob, "mixed");
     alice.respond(&mut sim, &to_alice, 486, "");
-    bob.respond(&mut sim, &to_bob, 200, &crate::harness::sdp_answer("198.51.100.20", 42000));
+    bob.respond(
+        &mut sim,
+        &to_bob,
+        200,
+        &crate::harness::sdp_answer("198.51.100.20", 42000),
+    );
     sim.expect_response(trunk(), 200);
     assert!(sim.records.is_empty());
 }
@@ -152,5 +166,10 @@ fn no_registered_operator_is_480() {
     assert!(sim.media().live().is_empty());
     assert_eq!(sim.core.active_calls(), 0);
     sim.advance_s(40);
-    assert_eq!(sim.count(trunk(), |_| true), 0, "487/480 not retransmitted after ACK: {}", sim.dump());
+    assert_eq!(
+        sim.count(trunk(), |_| true),
+        0,
+        "487/480 not retransmitted after ACK: {}",
+        sim.dump()
+    );
 }
