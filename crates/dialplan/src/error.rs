@@ -26,4 +26,6 @@ pub enum Error {
     BadSocketAddr(String),
     #[error("no [[number]] `{0}` in the plan")]
     UnknownNumber(String),
+    #[error("`{0}` is not a time with an offset (like 2026-11-24T10:00:00+03:00)")]
+    BadWallTime(String),
 }

@@ -24,11 +24,14 @@ mod plan_flow;
 mod read;
 mod read_flow;
 mod reader;
+mod simulate;
 mod source;
 mod suggest;
 
 use std::path::Path;
 
+/// The time types in [`flow`] and [`Scenario`], for drivers that do not depend on chrono.
+pub use chrono;
 pub use diagnostic::{Diagnostic, Severity};
 pub use error::Error;
 pub use net::{Cidr, HostPort, PortRange};
@@ -37,6 +40,7 @@ pub use plan::{
     RingTarget, ServerSettings, Trunk, TrunkRegistration,
 };
 pub use plan_flow::{Hours, Menu, MinuteRange, Prompt, Queue, VoicemailBox};
+pub use simulate::{parse_entries, parse_wall_time, simulate, Scenario};
 
 /// Loads and compiles the config file at `path`, with the files its `include` names.
 ///

@@ -34,6 +34,28 @@ enum Command {
         /// The config file to check.
         path: PathBuf,
     },
+    /// Print the path a call would take through the dial plan, on a simulated clock, with no
+    /// network.
+    Simulate {
+        /// The config file.
+        #[arg(long)]
+        config: PathBuf,
+        /// The number called.
+        #[arg(long)]
+        to: String,
+        /// The caller's number.
+        #[arg(long, default_value = "anonymous")]
+        from: String,
+        /// When the call arrives, RFC 3339 (e.g. 2026-11-24T10:00:00+03:00); default: now.
+        #[arg(long)]
+        at: Option<String>,
+        /// Keys typed each time a menu waits, comma-separated (e.g. 1,12#,,0; empty: none).
+        #[arg(long, default_value = "")]
+        digits: String,
+        /// Nobody answers rings and transfers (follow the fallbacks).
+        #[arg(long)]
+        no_answer: bool,
+    },
 }
 
 pub fn main() -> ExitCode {
@@ -41,6 +63,77 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Check { path } => check(&path),
         Command::Run { config } => run(config),
+        Command::Simulate {
+            config,
+            to,
+            from,
+            at,
+            digits,
+            no_answer,
+        } => simulate(&config, to, from, at.as_deref(), &digits, !no_answer),
+    }
+}
+
+/// `switchboard simulate`: runs the dial plan's flow interpreter on a simulated clock.
+fn simulate(
+    config: &Path,
+    to: String,
+    from: String,
+    at: Option<&str>,
+    digits: &str,
+    answer: bool,
+) -> ExitCode {
+    let plan = match dialplan::load(config) {
+        Ok(plan) => plan,
+        Err(diags) => {
+            print_diagnostics(&diags);
+            return ExitCode::FAILURE;
+        }
+    };
+    let at = match at {
+        Some(s) => match dialplan::parse_wall_time(s) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("switchboard: --at: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+        // A driver: the wall clock is read here, once, when no --at is given.
+        #[allow(clippy::disallowed_methods)]
+        None => std::time::SystemTime::now().into(),
+    };
+    let entries = if digits.is_empty() {
+        Vec::new()
+    } else {
+        dialplan::parse_entries(digits)
+    };
+    let scenario = dialplan::Scenario {
+        to,
+        from,
+        at,
+        entries,
+        answer,
+    };
+    // Only the origin of the simulated clock; nothing waits on it.
+    #[allow(clippy::disallowed_methods)]
+    let base = std::time::Instant::now();
+    let plan = std::sync::Arc::new(plan);
+    match dialplan::simulate(plan.clone(), &scenario, base) {
+        Ok(lines) => {
+            for line in lines {
+                println!("{line}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            let known: Vec<&str> = plan.numbers().iter().map(|n| n.number.as_str()).collect();
+            eprintln!(
+                "switchboard: {e} ({}); numbers there: {}",
+                config.display(),
+                known.join(", ")
+            );
+            ExitCode::FAILURE
+        }
     }
 }
 
