@@ -387,6 +387,17 @@ impl Call {
         sdp::answer(offer, &params).ok().map(|(_, a)| a.codec)
     }
 
+    /// Our INVITEs that may still be answered with a 2xx nobody wants
+    /// (cancelled or outraced forks), with where they went.
+    pub(super) fn unanswered_invites(&self) -> Vec<(TransactionId, Peer)> {
+        self.callees
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| self.answered != Some(*i))
+            .filter_map(|(_, l)| l.invite_tx.map(|tx| (tx, l.peer)))
+            .collect()
+    }
+
     pub(super) fn is_over(&self) -> bool {
         self.over
     }
@@ -580,13 +591,12 @@ impl Call {
     fn cancel_callee(&mut self, core: &mut Core, j: usize, now: Instant) {
         let leg = &mut self.callees[j];
         if matches!(leg.state, LegState::Calling | LegState::Ringing) {
-            if let Some(tx) = leg.invite_tx.take() {
+            // `invite_tx` stays: a 2xx racing our CANCEL must still be
+            // ACKed and BYEd, even after the call ended (`unanswered_invites`).
+            if let Some(tx) = leg.invite_tx {
                 if let Err(e) = core.layer.cancel(tx, now) {
                     tracing::debug!("cancel: {e}");
                 }
-                // The INVITE transaction stays indexed: a 2xx racing our
-                // CANCEL must still be ACKed and BYEd.
-                let _ = tx;
             }
             leg.state = LegState::Ended;
             leg.final_status.get_or_insert(487);

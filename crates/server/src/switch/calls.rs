@@ -3,7 +3,7 @@
 //! handles an event (so it can use the rest of the core freely) and put back
 //! unless it ended.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use sip::transaction::TransactionId;
@@ -25,6 +25,12 @@ pub(super) struct Calls {
     /// Every transaction a call started or answers -> (call, what it is).
     by_tx: HashMap<TransactionId, (CallKey, TxRole)>,
     by_media: HashMap<LegId, CallKey>,
+    /// INVITEs of ended calls still able to bring a 2xx (it crossed our
+    /// CANCEL): where they went, so that 2xx is ACKed and hung up.
+    orphans: HashMap<TransactionId, Peer>,
+    /// Orphaned 2xx dialogs (INVITE transaction, To tag) already sent BYE,
+    /// so 2xx retransmissions get an ACK but no second BYE.
+    orphan_byes: HashSet<(TransactionId, String)>,
 }
 
 impl Calls {
@@ -60,6 +66,7 @@ impl Calls {
     /// Puts a call back, or forgets every index of it when it has ended.
     pub fn put(&mut self, call: Call) {
         if call.is_over() {
+            self.orphans.extend(call.unanswered_invites());
             self.by_call_id.retain(|_, k| *k != call.key);
             self.by_tx.retain(|_, (k, _)| *k != call.key);
             self.by_media.retain(|_, k| *k != call.key);
@@ -141,11 +148,60 @@ pub(super) fn handle_ack(core: &mut Core, req: &Request, now: Instant) {
 
 pub(super) fn handle_response(core: &mut Core, tx: TransactionId, resp: Response, now: Instant) {
     let Some((key, role)) = core.calls.by_tx(tx) else {
-        return;
+        return end_orphan_answer(core, tx, &resp, now);
     };
     if let Some(mut call) = core.calls.take(key) {
         call.handle_response(core, role, resp, now);
         core.calls.put(call);
+    }
+}
+
+/// A 2xx to an INVITE of a call that already ended (the phone answered as
+/// our CANCEL was on its way): ACK it, as every 2xx must be, and BYE it,
+/// or the phone retransmits for 32 s and believes it is in a call.
+fn end_orphan_answer(core: &mut Core, tx: TransactionId, resp: &Response, now: Instant) {
+    if !(200..300).contains(&resp.status) {
+        return;
+    }
+    let Some(peer) = core.calls.orphans.get(&tx).copied() else {
+        return;
+    };
+    let Some(invite) = core.layer.request(tx).cloned() else {
+        return;
+    };
+    let mut dialog = match sip::dialog::Dialog::uac(&invite, resp) {
+        Ok(d) => d,
+        Err(e) => return tracing::debug!("late 2xx without a usable dialog: {e}"),
+    };
+    let branch = sip::headers::new_branch(&mut core.rng);
+    match dialog.ack(resp, super::leg::our_via(peer, core.local, &branch)) {
+        Ok(ack) => core.layer.send_stateless(sip::Message::Request(ack), peer),
+        Err(e) => return tracing::debug!("cannot ACK a late 2xx: {e}"),
+    }
+    let tag = resp
+        .to()
+        .ok()
+        .and_then(|t| t.tag().map(str::to_string))
+        .unwrap_or_default();
+    if !core.calls.orphan_byes.insert((tx, tag)) {
+        return; // a retransmission: ACKed again, BYE already sent
+    }
+    tracing::info!(to = %peer.addr, "answer after the call ended: hanging it up");
+    let branch = sip::headers::new_branch(&mut core.rng);
+    let mut bye = dialog.request(
+        sip::Method::Bye,
+        super::leg::our_via(peer, core.local, &branch),
+    );
+    bye.headers.push("User-Agent", crate::USER_AGENT);
+    if let Err(e) = core.layer.send_request(bye, peer, now) {
+        tracing::debug!("BYE for a late 2xx: {e}");
+    }
+}
+
+/// A transaction ended: nothing can arrive on it any more.
+pub(super) fn transaction_ended(core: &mut Core, tx: TransactionId) {
+    if core.calls.orphans.remove(&tx).is_some() {
+        core.calls.orphan_byes.retain(|(t, _)| *t != tx);
     }
 }
 

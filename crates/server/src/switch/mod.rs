@@ -217,7 +217,7 @@ impl Core {
                 }
             }
             TuEvent::AckTimeout { tx } => calls::handle_ack_timeout(self, tx, now),
-            TuEvent::Terminated { .. } => {}
+            TuEvent::Terminated { tx } => calls::transaction_ended(self, tx),
         }
     }
 
