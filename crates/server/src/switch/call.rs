@@ -443,7 +443,13 @@ impl Call {
         }
         if !self.caller_ringing_sent && self.answered.is_none() {
             self.caller_ringing_sent = true;
-            self.respond_caller(core, 180, None, now);
+            // Early media (RFC 3960): the 180 carries our answer and the
+            // engine plays ringback on the caller's port, so the caller
+            // hears it whatever their side does with a bare 180. The 2xx
+            // later repeats the same answer.
+            let body = self.caller_answer.to_bytes();
+            self.respond_caller(core, 180, Some(body), now);
+            core.media.ringback(self.caller_leg.media);
         }
     }
 
