@@ -319,6 +319,12 @@ impl Sim {
         self.deliver_bytes(from, &data);
     }
 
+    /// Hands the core an event from the media engine.
+    pub fn media_event(&mut self, event: switchboard::media::MediaEvent) {
+        self.core.handle_media_event(event, self.now);
+        self.drain();
+    }
+
     /// Moves the clock forward by `d`, firing every timer due on the way at
     /// its own moment.
     pub fn advance(&mut self, d: Duration) {

@@ -360,3 +360,160 @@ fn a_silent_phone_is_cancelled_once_it_answers_provisionally() {
         "no ringing after the answer"
     );
 }
+
+#[test]
+fn caller_hears_ringback_from_our_port_while_operators_ring() {
+    let mut sim = Sim::new();
+    let (alice, bob) = two_operators(&mut sim);
+    let (_call, to_alice, _to_bob) = ring_both(&mut sim, &alice, &bob, "ringback");
+    let caller_leg = sim.media().open()[0];
+    assert!(
+        !sim.media().ops.contains(&MediaOp::Ringback(caller_leg)),
+        "no ringback before anyone rings"
+    );
+    alice.respond(&mut sim, &to_alice, 180, "");
+    let ringing = sim.expect_response(trunk(), 180);
+    // Early media (RFC 3960): our answer in the 180, ringback played into it.
+    assert_eq!(ringing.headers.get("Content-Type"), Some("application/sdp"));
+    let early = parse_sdp(&ringing.body);
+    assert_eq!(
+        audio_target(&early),
+        (
+            "192.0.2.1".to_string(),
+            sim.media().port_of(caller_leg).unwrap()
+        )
+    );
+    assert!(sim.media().ops.contains(&MediaOp::Ringback(caller_leg)));
+    alice.respond(
+        &mut sim,
+        &to_alice,
+        200,
+        &sdp_answer("198.51.100.10", 41000),
+    );
+    let ok = sim.expect_response(trunk(), 200);
+    assert_eq!(
+        ok.body, ringing.body,
+        "the 2xx repeats the early answer unchanged"
+    );
+}
+
+#[test]
+fn operators_own_retransmitted_200_is_acked_again_and_bridged_once() {
+    let mut sim = Sim::new();
+    let Answered {
+        alice, to_alice, ..
+    } = answered_call(&mut sim, "re200");
+    alice.respond(
+        &mut sim,
+        &to_alice,
+        200,
+        &sdp_answer("198.51.100.10", 41000),
+    );
+    let ack = sim.expect_request(alice.peer, Method::Ack);
+    assert_eq!(to_tag(&ack), "alice-dlg");
+    assert_eq!(sim.media().bridges().len(), 1);
+    assert_eq!(sim.count(trunk(), |_| true), 0, "{}", sim.dump());
+    // Also after the INVITE transaction is long gone (stray 2xx).
+    sim.advance_s(40);
+    alice.answer_keepalives(&mut sim);
+    sim.take();
+    alice.respond(
+        &mut sim,
+        &to_alice,
+        200,
+        &sdp_answer("198.51.100.10", 41000),
+    );
+    sim.expect_request(alice.peer, Method::Ack);
+    assert_eq!(sim.count(alice.peer, |s| s.is_request(&Method::Bye)), 0);
+    assert_eq!(sim.core.active_calls(), 1);
+}
+
+#[test]
+fn media_timeout_hangs_up_both_legs() {
+    let mut sim = Sim::new();
+    let Answered { call, alice, .. } = answered_call(&mut sim, "rtpgone");
+    let caller_leg = sim.media().open()[0];
+    sim.media_event(switchboard::media::MediaEvent::Timeout { leg: caller_leg });
+    let bye = sim.expect_request(trunk(), Method::Bye);
+    sim.deliver(trunk(), &call.ok_to(&bye));
+    let bye = sim.expect_request(alice.peer, Method::Bye);
+    sim.deliver(alice.peer, &crate::harness::reply(&bye, 200, None, "", ""));
+    assert_eq!(sim.core.active_calls(), 0);
+    let r = sim.record();
+    assert_eq!(r.hangup_by, Some(store::HangupBy::Switch));
+    assert_eq!(r.disposition, store::Disposition::Answered);
+    assert!(sim.media().live().is_empty());
+}
+
+#[test]
+fn number_without_plus_rings_the_same() {
+    let mut sim = Sim::new();
+    let (alice, _bob) = two_operators(&mut sim);
+    let call = TrunkCall::new(trunk(), "74950000001", "noplus");
+    sim.deliver(trunk(), &call.invite());
+    sim.expect_request(alice.peer, Method::Invite);
+}
+
+#[test]
+fn offer_without_a_common_codec_is_488_and_frees_the_port() {
+    let mut sim = Sim::new();
+    two_operators(&mut sim);
+    let call = TrunkCall::new(trunk(), "+74950000001", "g729");
+    let text = call
+        .invite()
+        .replace("RTP/AVP 0 8 101", "RTP/AVP 18")
+        .replace("a=rtpmap:0 PCMU/8000", "a=rtpmap:18 G729/8000")
+        .replace("a=rtpmap:8 PCMA/8000\n", "");
+    sim.deliver(trunk(), &text);
+    let na = sim.expect_response(trunk(), 488);
+    assert!(
+        na.reason.starts_with("Not Acceptable Here"),
+        "{}",
+        na.reason
+    );
+    assert!(sim.media().live().is_empty());
+    assert_eq!(sim.core.active_calls(), 0);
+}
+
+#[test]
+fn two_calls_at_once_stay_apart() {
+    let mut sim = Sim::new();
+    let (alice, bob) = two_operators(&mut sim);
+    let (mut one, a1, b1) = ring_both(&mut sim, &alice, &bob, "one");
+    alice.respond(&mut sim, &a1, 200, &sdp_answer("198.51.100.10", 41000));
+    let ok1 = sim.expect_response(trunk(), 200);
+    let cancel = sim.expect_request(bob.peer, Method::Cancel);
+    bob.respond(&mut sim, &cancel, 200, "");
+    bob.respond(&mut sim, &b1, 487, "");
+    one.answered(&ok1);
+    sim.deliver(trunk(), &one.ack());
+    sim.take();
+
+    // Alice's phone refuses the second call (she is talking); Bob takes it.
+    let mut two = TrunkCall::new(trunk(), "+74950000001", "two");
+    two.caller = "+79160000002".into();
+    sim.deliver(trunk(), &two.invite());
+    let a2 = sim.expect_request(alice.peer, Method::Invite);
+    let b2 = sim.expect_request(bob.peer, Method::Invite);
+    alice.respond(&mut sim, &a2, 486, "");
+    bob.respond(&mut sim, &b2, 200, &sdp_answer("198.51.100.20", 42000));
+    let ok2 = sim.expect_response(trunk(), 200);
+    assert_eq!(ok2.headers.get("Call-ID"), Some("two@203.0.113.5"));
+    two.answered(&ok2);
+    sim.deliver(trunk(), &two.ack());
+    assert_eq!(sim.core.active_calls(), 2);
+    sim.take();
+
+    sim.deliver(trunk(), &one.bye());
+    sim.expect_response(trunk(), 200);
+    let bye = sim.expect_request(alice.peer, Method::Bye);
+    assert_eq!(bye.headers.get("Call-ID"), a1.headers.get("Call-ID"));
+    assert_eq!(
+        sim.count(bob.peer, |_| true),
+        0,
+        "the other call is untouched"
+    );
+    assert_eq!(sim.core.active_calls(), 1);
+    let legs = sim.media().live();
+    assert_eq!(legs.len(), 2, "the second call keeps its two legs");
+}

@@ -244,3 +244,94 @@ fn trunk_rejection_reaches_the_operator() {
     assert!(param(busy.headers.get("To").unwrap(), "tag").is_some());
     assert_eq!(sim.core.active_calls(), 0);
 }
+
+#[test]
+fn operator_cancels_while_the_customer_rings() {
+    let mut sim = Sim::new();
+    let mut alice = Phone::alice();
+    alice.register(&mut sim, 600);
+    let invite = authorized_invite(&mut sim, &mut alice, "+79031234567");
+    sim.deliver(alice.peer, &invite);
+    let out = sim.expect_request(trunk(), Method::Invite);
+    sim.deliver(trunk(), &reply(&out, 180, Some("far"), "", ""));
+    sim.expect_response(alice.peer, 180);
+    let req = match sip::parse_message(&crate::harness::wire(&invite)).unwrap() {
+        sip::Message::Request(r) => r,
+        _ => unreachable!(),
+    };
+    let cancel = format!(
+        "CANCEL {uri} SIP/2.0
+        Via: {via}
+        Max-Forwards: 70
+        From: {from}
+        To: {to}
+        Call-ID: {cid}
+        CSeq: 2 CANCEL
+        ",
+        uri = req.uri,
+        via = req.headers.get("Via").unwrap(),
+        from = req.headers.get("From").unwrap(),
+        to = req.headers.get("To").unwrap(),
+        cid = req.headers.get("Call-ID").unwrap(),
+    );
+    sim.deliver(alice.peer, &cancel);
+    sim.expect_response(alice.peer, 200);
+    sim.expect_response(alice.peer, 487);
+    let c = sim.expect_request(trunk(), Method::Cancel);
+    assert_eq!(c.headers.get("Via"), out.headers.get("Via"));
+    let r = sim.record();
+    assert_eq!(r.direction, store::Direction::Outbound);
+    assert_eq!(r.disposition, store::Disposition::Abandoned);
+}
+
+#[test]
+fn customer_hangs_up_and_the_operator_gets_bye() {
+    let mut sim = Sim::new();
+    let mut alice = Phone::alice();
+    alice.register(&mut sim, 600);
+    let invite = authorized_invite(&mut sim, &mut alice, "+79031234567");
+    sim.deliver(alice.peer, &invite);
+    let out = sim.expect_request(trunk(), Method::Invite);
+    let contact = "Contact: <sip:+79031234567@203.0.113.5:5060>";
+    sim.deliver(
+        trunk(),
+        &reply(
+            &out,
+            200,
+            Some("far"),
+            contact,
+            &sdp_answer("203.0.113.60", 30000),
+        ),
+    );
+    sim.expect_request(trunk(), Method::Ack);
+    let ok = sim.expect_response(alice.peer, 200);
+    let our_tag_to_trunk = param(out.headers.get("From").unwrap(), "tag")
+        .unwrap()
+        .to_string();
+    let bye = format!(
+        "BYE {contact_uri} SIP/2.0
+        Via: SIP/2.0/UDP 203.0.113.5:5060;branch=z9hG4bK-far-bye
+        Max-Forwards: 70
+        From: {to};tag=far
+        To: {from}
+        Call-ID: {cid}
+        CSeq: 1 BYE
+        ",
+        contact_uri = contact_uri(out.headers.get("Contact").unwrap()),
+        to = out.headers.get("To").unwrap(),
+        from = out.headers.get("From").unwrap(),
+        cid = out.headers.get("Call-ID").unwrap(),
+    );
+    assert!(bye.contains(&our_tag_to_trunk));
+    sim.deliver(trunk(), &bye);
+    sim.expect_response(trunk(), 200);
+    let to_alice = sim.expect_request(alice.peer, Method::Bye);
+    assert_eq!(to_alice.uri, "sip:alice@198.51.100.10:5062", "her Contact");
+    assert_eq!(to_tag(&to_alice), "out-alice");
+    assert_eq!(
+        param(to_alice.headers.get("From").unwrap(), "tag").map(str::to_string),
+        Some(to_tag(&ok))
+    );
+    let r = sim.record();
+    assert_eq!(r.hangup_by, Some(store::HangupBy::Callee));
+}

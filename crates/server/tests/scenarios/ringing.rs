@@ -173,3 +173,38 @@ fn no_registered_operator_is_480() {
         sim.dump()
     );
 }
+
+#[test]
+fn caller_cancel_racing_an_answer_hangs_up_the_late_operator() {
+    let mut sim = Sim::new();
+    let (alice, bob) = two_operators(&mut sim);
+    // Phones not yet heard from: our CANCELs must wait (RFC 3261 9.1).
+    let call = TrunkCall::new(trunk(), "+74950000001", "race");
+    sim.deliver(trunk(), &call.invite());
+    let to_alice = sim.expect_request(alice.peer, Method::Invite);
+    let to_bob = sim.expect_request(bob.peer, Method::Invite);
+    sim.deliver(trunk(), &call.cancel());
+    sim.expect_response(trunk(), 200);
+    sim.expect_response(trunk(), 487);
+    assert_eq!(sim.record().disposition, store::Disposition::Abandoned);
+    // Alice's 200 crossed our (unsent) CANCEL: ACK it, then BYE it.
+    alice.respond(
+        &mut sim,
+        &to_alice,
+        200,
+        &crate::harness::sdp_answer("198.51.100.10", 41000),
+    );
+    sim.expect_request(alice.peer, Method::Ack);
+    sim.expect_request(alice.peer, Method::Bye);
+    // Bob only got as far as ringing: now the CANCEL goes.
+    bob.respond(&mut sim, &to_bob, 180, "");
+    sim.expect_request(bob.peer, Method::Cancel);
+    assert_eq!(
+        sim.count(trunk(), |_| true),
+        0,
+        "nothing more for the caller: {}",
+        sim.dump()
+    );
+    assert!(sim.media().bridges().is_empty());
+    assert_eq!(sim.records.len(), 1);
+}
