@@ -14,6 +14,9 @@ use crate::plan_flow::VoicemailBox;
 #[derive(Debug)]
 pub(super) struct VoicemailRun {
     mailbox: String,
+    /// The caller's number made safe for a file name.
+    caller_part: String,
+    /// Set when recording starts: named by that moment.
     path_hint: PathBuf,
     /// Set once recording has started.
     recording: Option<(Instant, DateTime<Utc>)>,
@@ -46,13 +49,10 @@ impl VoicemailRun {
         } else {
             caller_part
         };
-        let path_hint = PathBuf::from("voicemail").join(&vm.name).join(format!(
-            "{}-{caller_part}.wav",
-            wall.format("%Y%m%dT%H%M%SZ")
-        ));
         let mut run = VoicemailRun {
             mailbox: vm.name.clone(),
-            path_hint,
+            caller_part,
+            path_hint: PathBuf::new(),
             recording: None,
             deadline: None,
         };
@@ -96,6 +96,11 @@ impl VoicemailRun {
         now: Instant,
         out: &mut VecDeque<FlowAction>,
     ) {
+        self.path_hint = PathBuf::from("voicemail").join(&vm.name).join(format!(
+            "{}-{}.wav",
+            wall.format("%Y%m%dT%H%M%SZ"),
+            self.caller_part
+        ));
         self.recording = Some((now, wall));
         self.deadline = Some(now + vm.max_duration);
         out.push_back(FlowAction::Emit(FlowEvent::VoicemailStarted {
