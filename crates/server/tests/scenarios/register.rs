@@ -399,3 +399,121 @@ fn natted_phone_is_answered_and_called_at_its_source() {
         .iter()
         .all(|s| s.peer.addr.ip().to_string() != "192.168.1.10"));
 }
+
+#[test]
+fn register_without_expires_gets_the_default_and_a_query_lists_bindings() {
+    let mut sim = Sim::new();
+    let mut alice = Phone::alice();
+    let ok = alice.register_with(&mut sim, "<sip:alice@198.51.100.10:5062>", None);
+    assert_eq!(
+        ok.headers.get("Contact"),
+        Some("<sip:alice@198.51.100.10:5062>;expires=600")
+    );
+    // A REGISTER without Contact asks what is bound (RFC 3261 10.2.3).
+    sim.advance_s(100);
+    alice.answer_keepalives(&mut sim);
+    let first = alice
+        .register_text("", None, None)
+        .replace("Contact: \r\n", "");
+    let first: String = first
+        .lines()
+        .filter(|l| l.trim() != "Contact:")
+        .map(|l| format!("{l}\n"))
+        .collect();
+    sim.deliver(alice.peer, &first);
+    let challenge = sim.expect_response(alice.peer, 401);
+    let auth = alice.authorization(&challenge, None);
+    let second: String = alice
+        .register_text("", None, Some(&auth))
+        .lines()
+        .filter(|l| l.trim() != "Contact:")
+        .map(|l| format!("{l}\n"))
+        .collect();
+    sim.deliver(alice.peer, &second);
+    let ok = sim.expect_response(alice.peer, 200);
+    assert_eq!(
+        ok.headers.get("Contact"),
+        Some("<sip:alice@198.51.100.10:5062>;expires=500")
+    );
+}
+
+#[test]
+fn nonce_is_bound_to_the_source_address() {
+    let mut sim = Sim::new();
+    let mut alice = Phone::alice();
+    let first = alice.register_text("<sip:alice@198.51.100.10:5062>", Some(600), None);
+    sim.deliver(alice.peer, &first);
+    let challenge = sim.expect_response(alice.peer, 401);
+    let auth = alice.authorization(&challenge, None);
+    // The same credentials replayed from elsewhere.
+    let thief = udp("198.51.100.66:5060");
+    let replay = alice.register_text("<sip:alice@198.51.100.66:5060>", Some(600), Some(&auth));
+    sim.deliver(thief, &replay);
+    assert_eq!(
+        sim.count(thief, |s| s.is_response(200)),
+        0,
+        "{}",
+        sim.dump()
+    );
+    assert!(sim.saved.is_empty());
+}
+
+#[test]
+fn digest_for_another_uri_is_refused() {
+    let mut sim = Sim::new();
+    let mut alice = Phone::alice();
+    let first = alice.register_text("<sip:alice@198.51.100.10:5062>", Some(600), None);
+    sim.deliver(alice.peer, &first);
+    let challenge = sim.expect_response(alice.peer, 401);
+    let ch = Challenge::best(challenge.headers.get_all("WWW-Authenticate")).unwrap();
+    let auth = authorization_for(
+        &ch,
+        &Method::Register,
+        "sip:elsewhere.example",
+        "alice",
+        "alice-secret-1",
+        "c0ffee",
+        1,
+    )
+    .unwrap();
+    let second = alice.register_text("<sip:alice@198.51.100.10:5062>", Some(600), Some(&auth));
+    sim.deliver(alice.peer, &second);
+    sim.expect_response(alice.peer, 403);
+}
+
+#[test]
+fn tcp_registration_is_called_over_its_connection_without_retransmissions() {
+    let mut sim = Sim::new();
+    let mut alice = Phone::alice();
+    alice.peer.transport = switchboard::transport::Transport::Tcp;
+    alice.via = "198.51.100.10:5062".into();
+    let contact = "<sip:alice@198.51.100.10:5062;transport=tcp>";
+    let first = alice
+        .register_text(contact, Some(600), None)
+        .replace("SIP/2.0/UDP", "SIP/2.0/TCP");
+    sim.deliver(alice.peer, &first);
+    let challenge = sim.expect_response(alice.peer, 401);
+    let auth = alice.authorization(&challenge, None);
+    let second = alice
+        .register_text(contact, Some(600), Some(&auth))
+        .replace("SIP/2.0/UDP", "SIP/2.0/TCP");
+    sim.deliver(alice.peer, &second);
+    sim.expect_response(alice.peer, 200);
+    assert_eq!(sim.saved[0].transport, store::Transport::Tcp);
+
+    let call = TrunkCall::new(trunk(), "+74950000001", "tcp");
+    sim.deliver(trunk(), &call.invite());
+    let invite = sim.expect_request(alice.peer, Method::Invite);
+    assert!(invite
+        .headers
+        .get("Via")
+        .unwrap()
+        .starts_with("SIP/2.0/TCP "));
+    alice.respond(&mut sim, &invite, 180, "");
+    sim.advance_s(10);
+    assert_eq!(
+        sim.count(alice.peer, |s| s.is_request(&Method::Invite)),
+        0,
+        "no retransmission over TCP"
+    );
+}
