@@ -171,7 +171,7 @@ fn customer_hanging_up_while_ringing_cancels_the_operator_leg() {
 #[test]
 fn unanswered_call_gives_the_customer_a_failure_after_the_ring_timeout() {
     let mut config = alice_only();
-    config.ring_timeout_secs = 3;
+    config.ring_timeout_secs = 5; // the shortest the config allows
     let (sw, alice) = start(config, false);
     let cust = customer();
     cust.dial(&sw.uri(DEMO_NUMBER)).expect("customer dials");
