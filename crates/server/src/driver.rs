@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
-use store::{CallStore, RegistrationStore, Store};
+use store::{RegistrationStore, Store};
 use tokio::sync::mpsc;
 
 use crate::media::MediaEvent;
@@ -60,6 +60,7 @@ pub async fn run(plan: dialplan::Plan, _config_path: Option<PathBuf>) -> anyhow:
         tracing::info!("restored {} registrations", restored.len());
     }
     core.restore_bindings(restored, now);
+    core.start_trunk_registrations(now);
 
     tracing::info!(
         "switchboard listening for SIP on {local} (UDP and TCP), public address {}, RTP ports {}",
@@ -69,6 +70,8 @@ pub async fn run(plan: dialplan::Plan, _config_path: Option<PathBuf>) -> anyhow:
 
     let mut terminate = shutdown_signal();
     loop {
+        // First thing each turn, so what start_trunk_registrations queued goes out.
+        apply_effects(&mut core, &transports, &*store);
         let deadline = core.poll_timeout();
         let sleep = async {
             match deadline {
@@ -89,19 +92,47 @@ pub async fn run(plan: dialplan::Plan, _config_path: Option<PathBuf>) -> anyhow:
                 break;
             }
         }
-        while let Some(effect) = core.poll_effect() {
-            match effect {
-                Effect::Send { peer, data } => transports.send(peer, data),
-                Effect::SaveBinding(reg) => log_err(store.upsert_registration(reg)),
-                Effect::RemoveBinding { username, contact } => {
-                    log_err(store.remove_registration(&username, &contact))
-                }
-                Effect::CallRecord(record) => log_err(store.insert_call_record(record)),
+    }
+    // Remove our bindings at the trunk providers, answering their
+    // challenges, for at most 2 s.
+    core.unregister_trunks(now_instant());
+    let give_up = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        apply_effects(&mut core, &transports, &*store);
+        if !core.trunks_unregistering() {
+            break;
+        }
+        let deadline = core.poll_timeout();
+        let sleep = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d.into()).await,
+                None => std::future::pending().await,
             }
+        };
+        tokio::select! {
+            Some(Inbound::Message { peer, data }) = inbound_rx.recv() => {
+                core.handle_message(peer, &data, now_instant())
+            }
+            _ = sleep => core.handle_timeout(now_instant()),
+            _ = tokio::time::sleep_until(give_up) => break,
         }
     }
     log_err(store.flush());
     Ok(())
+}
+
+/// Carries out what the core asked for: datagrams out, records stored.
+fn apply_effects(core: &mut Core, transports: &Transports, store: &dyn Store) {
+    while let Some(effect) = core.poll_effect() {
+        match effect {
+            Effect::Send { peer, data } => transports.send(peer, data),
+            Effect::SaveBinding(reg) => log_err(store.upsert_registration(reg)),
+            Effect::RemoveBinding { username, contact } => {
+                log_err(store.remove_registration(&username, &contact))
+            }
+            Effect::CallRecord(record) => log_err(store.insert_call_record(record)),
+        }
+    }
 }
 
 /// RTP sockets bind where SIP listens (all interfaces for 0.0.0.0), so the

@@ -15,6 +15,7 @@ mod leg;
 mod outbound;
 mod registrar;
 mod requests;
+mod trunk_register;
 
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
@@ -75,6 +76,8 @@ pub struct Core {
     layer: TransactionLayer<Peer>,
     registrar: registrar::Registrar,
     keepalive: keepalive::Keepalive,
+    /// Our registrations at trunk providers (`[trunk.register]`).
+    trunk_register: trunk_register::TrunkRegistrations,
     calls: calls::Calls,
     media: Box<dyn MediaControl>,
     effects: VecDeque<Effect>,
@@ -101,6 +104,10 @@ impl Core {
         rand::RngCore::fill_bytes(&mut rng, &mut nonce_secret);
         Core {
             keepalive: keepalive::Keepalive::new(plan.registrar()),
+            trunk_register: trunk_register::TrunkRegistrations::new(
+                &plan,
+                SocketAddr::new(public, listen.port()),
+            ),
             plan,
             layer: TransactionLayer::new(TimerConfig::default()),
             registrar: registrar::Registrar::default(),
@@ -123,6 +130,28 @@ impl Core {
                 self.registrar.restore(b);
             }
         }
+    }
+
+    /// Sends the first REGISTER to every trunk with a `[trunk.register]`.
+    pub fn start_trunk_registrations(&mut self, now: Instant) {
+        trunk_register::start(self, now);
+        self.pump(now);
+    }
+
+    /// Shutdown: REGISTER with expiry 0 to every provider we registered at.
+    pub fn unregister_trunks(&mut self, now: Instant) {
+        trunk_register::unregister_all(self, now);
+        self.pump(now);
+    }
+
+    /// Whether a shutdown unregistration still awaits the provider's answer.
+    pub fn trunks_unregistering(&self) -> bool {
+        self.trunk_register.unregistering()
+    }
+
+    /// Each registering trunk's name and registration state.
+    pub fn trunk_registrations(&self) -> Vec<(String, sip::registration::RegistrationState)> {
+        self.trunk_register.states()
     }
 
     /// Swaps in a new plan; calls in progress keep what they captured.
@@ -148,6 +177,7 @@ impl Core {
         calls::handle_timeout(self, now);
         registrar::expire(self, now);
         keepalive::handle_timeout(self, now);
+        trunk_register::handle_timeout(self, now);
         self.pump(now);
     }
 
@@ -157,6 +187,7 @@ impl Core {
             self.layer.poll_timeout(),
             self.calls.next_deadline(),
             self.keepalive.next_deadline(),
+            self.trunk_register.next_deadline(),
             self.registrar.next_expiry(self.clock),
         ]
         .into_iter()
@@ -204,7 +235,9 @@ impl Core {
             } => calls::handle_cancel(self, tx, &request, invite, now),
             TuEvent::Ack { request, .. } => calls::handle_ack(self, &request, now),
             TuEvent::Response { tx, response } => {
-                if !keepalive::handle_response(self, tx, &response, now) {
+                if !keepalive::handle_response(self, tx, &response, now)
+                    && !trunk_register::handle_response(self, tx, &response, now)
+                {
                     calls::handle_response(self, tx, response, now);
                 }
             }
@@ -212,7 +245,9 @@ impl Core {
                 calls::handle_stray_response(self, response, source, now)
             }
             TuEvent::Timeout { tx } | TuEvent::TransportError { tx } => {
-                if !keepalive::handle_failure(self, tx, now) {
+                if !keepalive::handle_failure(self, tx, now)
+                    && !trunk_register::handle_failure(self, tx, now)
+                {
                     calls::handle_failure(self, tx, now);
                 }
             }
