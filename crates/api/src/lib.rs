@@ -1,0 +1,1 @@
+//! switchboard HTTP API (in progress).
