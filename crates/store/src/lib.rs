@@ -1,5 +1,5 @@
-//! switchboard's persistent state: operator registrations (so a restart keeps them) and call
-//! records (what the reports are made of).
+//! switchboard's persistent state: operator registrations (so a restart keeps them), call
+//! records (what the reports are made of) and voicemail messages.
 //!
 //! The switch talks to the [`Store`] traits; [`SqliteStore`] is the embedded implementation (one
 //! file under the data directory). A PostgreSQL implementation for multi-node setups can come later
@@ -14,6 +14,7 @@ mod model;
 mod rows;
 mod schema;
 pub mod sqlite;
+mod voicemail;
 mod writer;
 
 pub use error::Error;
@@ -21,6 +22,7 @@ pub use model::{
     CallRecord, Direction, Disposition, HangupBy, Registration, Transport, UnixMillis, UnixSeconds,
 };
 pub use sqlite::SqliteStore;
+pub use voicemail::VoicemailMessage;
 
 /// Operators' registered contacts.
 pub trait RegistrationStore: Send + Sync {
@@ -44,8 +46,16 @@ pub trait CallStore: Send + Sync {
     fn recent_calls(&self, limit: usize) -> Result<Vec<CallRecord>, Error>;
 }
 
+/// Voicemail messages (the files themselves live under the data directory).
+pub trait VoicemailStore: Send + Sync {
+    /// Queues a message's details once its file is complete.
+    fn insert_voicemail(&self, message: VoicemailMessage) -> Result<(), Error>;
+    /// The latest `limit` committed messages, newest first (by `started_at`).
+    fn recent_voicemails(&self, limit: usize) -> Result<Vec<VoicemailMessage>, Error>;
+}
+
 /// Everything the switch persists.
-pub trait Store: RegistrationStore + CallStore {
+pub trait Store: RegistrationStore + CallStore + VoicemailStore {
     /// Returns once every write queued before the call is committed; `Err` if any write since the
     /// previous flush failed.
     fn flush(&self) -> Result<(), Error>;

@@ -51,6 +51,22 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX call_records_started_at ON call_records (started_at);
     CREATE INDEX call_records_landing ON call_records (number_name, started_at);
     "#,
+    // 1 -> 2: voicemail messages.
+    r#"
+    CREATE TABLE voicemails (
+        node_id      TEXT NOT NULL,
+        call_id      TEXT NOT NULL,
+        mailbox      TEXT NOT NULL,
+        caller       TEXT NOT NULL,
+        number       TEXT NOT NULL,
+        landing_page TEXT,
+        started_at   INTEGER NOT NULL,           -- unix milliseconds, when recording began
+        duration_ms  INTEGER NOT NULL,
+        path         TEXT NOT NULL,              -- the WAV file
+        PRIMARY KEY (node_id, call_id)
+    );
+    CREATE INDEX voicemails_started_at ON voicemails (started_at);
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -94,12 +110,12 @@ mod tests {
         migrate(&mut conn).unwrap();
         let tables: i64 = conn
             .query_row(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('registrations', 'call_records')",
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('registrations', 'call_records', 'voicemails')",
                 [],
                 |r| r.get(0),
             )
             .unwrap();
-        assert_eq!(tables, 2);
+        assert_eq!(tables, 3);
     }
 
     #[test]

@@ -18,8 +18,9 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 
 use crate::model::{CallRecord, Registration, UnixSeconds};
+use crate::voicemail::{self, VoicemailMessage};
 use crate::writer::{self, Op};
-use crate::{rows, schema, CallStore, Error, RegistrationStore, Store};
+use crate::{rows, schema, CallStore, Error, RegistrationStore, Store, VoicemailStore};
 
 /// The database file name inside the data directory.
 pub const DB_FILE: &str = "switchboard.db";
@@ -161,6 +162,16 @@ impl CallStore for SqliteStore {
 
     fn recent_calls(&self, limit: usize) -> Result<Vec<CallRecord>, Error> {
         self.read(|conn| rows::recent_calls(conn, limit))
+    }
+}
+
+impl VoicemailStore for SqliteStore {
+    fn insert_voicemail(&self, message: VoicemailMessage) -> Result<(), Error> {
+        self.send(Op::InsertVoicemail(Box::new(message)))
+    }
+
+    fn recent_voicemails(&self, limit: usize) -> Result<Vec<VoicemailMessage>, Error> {
+        self.read(|conn| voicemail::recent(conn, limit))
     }
 }
 

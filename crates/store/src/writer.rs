@@ -11,6 +11,7 @@ use rusqlite::Connection;
 
 use crate::model::{CallRecord, Registration, UnixSeconds};
 use crate::rows;
+use crate::voicemail::{self, VoicemailMessage};
 
 pub(crate) enum Op {
     UpsertRegistration(Registration),
@@ -25,6 +26,7 @@ pub(crate) enum Op {
     },
     RemoveExpired(UnixSeconds),
     InsertCall(Box<CallRecord>),
+    InsertVoicemail(Box<VoicemailMessage>),
     /// Answered once every op queued before it is committed: `Ok` or the failures since the last
     /// flush.
     Flush(SyncSender<Result<(), (usize, String)>>),
@@ -49,6 +51,10 @@ pub(crate) fn run(conn: Connection, ops: Receiver<Op>) {
             Op::InsertCall(c) => rows::insert_call_record(&conn, &c).map_err(|e| {
                 // A lost call record is lost revenue data: say which one.
                 tracing::error!(call = %c.id, error = %e, "call record not written");
+                e
+            }),
+            Op::InsertVoicemail(m) => voicemail::insert(&conn, &m).map_err(|e| {
+                tracing::error!(path = %m.path, error = %e, "voicemail not indexed");
                 e
             }),
             Op::Flush(reply) => {
