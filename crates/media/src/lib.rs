@@ -1,6 +1,7 @@
 //! The media hot core of switchboard: RTP header handling, G.711, RFC 4733
-//! DTMF, outgoing stream continuity, the leg-to-leg relay, RTP source locking
-//! and the prompt/hold-music player.
+//! DTMF, outgoing stream continuity, the leg-to-leg relay, RTP source locking,
+//! the prompt/hold-music player, stereo recording alignment and reception
+//! quality (loss, jitter, MOS).
 //!
 //! Sans-IO: everything works on caller-owned byte buffers and a `now`
 //! argument. Nothing on the per-packet path allocates, locks or panics on
@@ -10,6 +11,8 @@ pub mod dtmf;
 mod error;
 pub mod g711;
 pub mod player;
+
+pub mod recording;
 pub mod relay;
 pub mod rtcp;
 pub mod rtp;

@@ -3,7 +3,9 @@
 use sdp::NegotiatedAudio;
 
 use super::RtpEngine;
-use crate::media::{LegId, MediaControl};
+use std::path::PathBuf;
+
+use crate::media::{LegId, MediaControl, Notice};
 
 impl MediaControl for RtpEngine {
     fn open_leg(&mut self) -> std::io::Result<(LegId, u16)> {
@@ -24,5 +26,19 @@ impl MediaControl for RtpEngine {
 
     fn close_leg(&mut self, leg: LegId) {
         RtpEngine::close_leg(self, leg);
+    }
+
+    fn start_recording(
+        &mut self,
+        caller: LegId,
+        operator: LegId,
+        call_id: &str,
+        notice: Notice,
+    ) -> Option<PathBuf> {
+        RtpEngine::start_recording(self, caller, operator, call_id, notice)
+    }
+
+    fn stop_recording(&mut self, leg: LegId) {
+        RtpEngine::stop_recording(self, leg);
     }
 }

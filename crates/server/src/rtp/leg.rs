@@ -14,6 +14,7 @@ use media::stream::{OutgoingStream, PacketKind, SourceId};
 use media::FRAME_SAMPLES;
 use sdp::{AudioCodec, Direction, NegotiatedAudio};
 
+use super::recorder::RecordTap;
 use crate::media::LegId;
 
 /// Feed ids of a leg's outgoing stream (see `media::stream::SourceId`).
@@ -37,6 +38,8 @@ pub struct LegStats {
     pub send_errors: u64,
     /// Relay from the bridged leg into this one.
     pub relay_in: Option<RelayCounters>,
+    /// Whether the leg's audio goes to a recording.
+    pub recording: bool,
 }
 
 pub(super) struct Leg {
@@ -62,6 +65,8 @@ pub(super) struct Leg {
     pub malformed: u64,
     pub sent: u64,
     pub send_errors: u64,
+    /// This leg's channel of a recording, if it is recorded.
+    pub record: Option<RecordTap>,
 }
 
 impl Leg {
@@ -93,6 +98,7 @@ impl Leg {
             malformed: 0,
             sent: 0,
             send_errors: 0,
+            record: None,
         }
     }
 
@@ -184,6 +190,7 @@ impl Leg {
             sent: self.sent,
             send_errors: self.send_errors,
             relay_in: self.relay_in.as_ref().map(Relay::counters),
+            recording: self.record.is_some(),
         }
     }
 }

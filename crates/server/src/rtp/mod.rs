@@ -15,25 +15,33 @@
 mod control;
 mod leg;
 mod ports;
+mod recorder;
 mod worker;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_calls;
 
 use std::collections::HashMap;
 use std::io;
 use std::net::IpAddr;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::SyncSender;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use media::player::{PlaySource, Ringback};
+use media::player::{Clip, PlaySource, Playlist, Ringback};
+use media::recording::Channel;
 use sdp::NegotiatedAudio;
 use tokio::sync::{mpsc, oneshot};
 
 pub use leg::LegStats;
 pub use ports::PortPool;
-pub use worker::EventSink;
+pub use worker::{EventSink, ReportSink};
 
-use crate::media::LegId;
+use crate::media::{LegId, MediaReport, Notice};
+use recorder::{RecMsg, RecordTap};
 use worker::{Command, Worker};
 
 /// Media engine settings (from `[server]` in the config).
@@ -50,6 +58,50 @@ pub struct RtpConfig {
     pub media_timeout: Duration,
 }
 
+/// Engine settings beyond `RtpConfig` (which the driver builds field by
+/// field); all have defaults.
+#[derive(Clone)]
+pub struct EngineOptions {
+    /// Where recordings go, one file per call named after its Call-ID.
+    pub recording_dir: PathBuf,
+    /// Media timeout of a leg on hold (`set_hold`).
+    pub hold_timeout: Duration,
+    /// Interval between our RTCP reports on each leg.
+    pub rtcp_interval: Duration,
+    /// Where `MediaReport`s go; without one they are logged.
+    pub reports: Option<ReportSink>,
+}
+
+impl Default for EngineOptions {
+    fn default() -> EngineOptions {
+        EngineOptions {
+            recording_dir: PathBuf::from("recordings"),
+            hold_timeout: Duration::from_secs(600),
+            rtcp_interval: Duration::from_secs(5),
+            reports: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for EngineOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineOptions")
+            .field("recording_dir", &self.recording_dir)
+            .field("hold_timeout", &self.hold_timeout)
+            .field("rtcp_interval", &self.rtcp_interval)
+            .field("reports", &self.reports.is_some())
+            .finish()
+    }
+}
+
+/// A recording in progress: its id and its two legs.
+#[derive(Debug, Clone, Copy)]
+struct Recording {
+    id: u64,
+    caller: LegId,
+    operator: LegId,
+}
+
 /// Handle to the media workers. Cheap, synchronous calls: each binds a
 /// socket or posts a command, never waits for a worker.
 pub struct RtpEngine {
@@ -59,6 +111,13 @@ pub struct RtpEngine {
     legs: HashMap<LegId, (usize, u16)>,
     next_id: u64,
     next_worker: usize,
+    recording_dir: PathBuf,
+    /// To the recorder thread; `None` if it could not start.
+    recorder: Option<SyncSender<RecMsg>>,
+    /// Recordings in progress, by each of their legs.
+    recordings: HashMap<LegId, Recording>,
+    next_recording: u64,
+    beep: Clip,
 }
 
 impl RtpEngine {
@@ -67,6 +126,26 @@ impl RtpEngine {
     /// # Panics
     /// Outside a tokio runtime (as `tokio::spawn` does).
     pub fn start(config: &RtpConfig, events: EventSink) -> RtpEngine {
+        RtpEngine::start_with(config, EngineOptions::default(), events)
+    }
+
+    /// Start with options beyond `RtpConfig` (recording directory, hold
+    /// timeout, RTCP interval, report sink).
+    ///
+    /// # Panics
+    /// Outside a tokio runtime (as `tokio::spawn` does).
+    pub fn start_with(config: &RtpConfig, options: EngineOptions, events: EventSink) -> RtpEngine {
+        let reports: ReportSink = options
+            .reports
+            .clone()
+            .unwrap_or_else(|| Arc::new(log_report));
+        let recorder = match recorder::spawn(reports.clone()) {
+            Ok(tx) => Some(tx),
+            Err(e) => {
+                tracing::error!("cannot start the recorder thread: {e}");
+                None
+            }
+        };
         let count = if config.workers == 0 {
             std::thread::available_parallelism().map_or(1, |n| n.get())
         } else {
@@ -86,6 +165,11 @@ impl RtpEngine {
             legs: HashMap::new(),
             next_id: 1,
             next_worker: 0,
+            recording_dir: options.recording_dir,
+            recorder,
+            recordings: HashMap::new(),
+            next_recording: 1,
+            beep: beep(),
         }
     }
 
@@ -168,9 +252,100 @@ impl RtpEngine {
 
     /// Close `leg`: its worker drops the sockets, the port returns to the pool.
     pub fn close_leg(&mut self, leg: LegId) {
+        // The recording ends with either leg: stop the partner's channel too.
+        self.stop_recording(leg);
         if let Some((worker, port)) = self.legs.remove(&leg) {
             self.send(worker, Command::Release { id: leg });
             self.pool.release(port);
+        }
+    }
+
+    /// Record `caller` (left) and `operator` (right) into
+    /// `<recording_dir>/<call_id>.wav` (a suffix is added if that file
+    /// exists). Returns the path. The file is complete when
+    /// `MediaReport::RecordingDone` arrives.
+    pub fn start_recording(
+        &mut self,
+        caller: LegId,
+        operator: LegId,
+        call_id: &str,
+        notice: Notice,
+    ) -> Option<PathBuf> {
+        if caller == operator
+            || !self.legs.contains_key(&caller)
+            || !self.legs.contains_key(&operator)
+        {
+            return None;
+        }
+        // One recording per leg at a time.
+        self.stop_recording(caller);
+        self.stop_recording(operator);
+        let tx = self.recorder.clone()?;
+        let path = unused_path(&self.recording_dir, call_id);
+        let id = self.next_recording;
+        self.next_recording += 1;
+        // Open goes first on the same channel, so the recorder has the file
+        // before any audio for it.
+        if tx
+            .try_send(RecMsg::Open {
+                id,
+                path: path.clone(),
+                caller,
+                operator,
+            })
+            .is_err()
+        {
+            tracing::warn!(call_id, "recorder is overloaded: call not recorded");
+            return None;
+        }
+        let start = clock();
+        for (leg, channel) in [(caller, Channel::Left), (operator, Channel::Right)] {
+            let tap = RecordTap {
+                id,
+                channel,
+                start,
+                tx: tx.clone(),
+                dropped: 0,
+            };
+            self.to_leg(
+                leg,
+                Command::Record {
+                    id: leg,
+                    tap: Box::new(tap),
+                },
+            );
+            self.recordings.insert(
+                leg,
+                Recording {
+                    id,
+                    caller,
+                    operator,
+                },
+            );
+        }
+        let clip = match notice {
+            Notice::None => None,
+            Notice::Beep => Some(self.beep.clone()),
+            Notice::Prompt(clip) => Some(clip),
+        };
+        if let Some(clip) = clip {
+            for leg in [caller, operator] {
+                self.play(leg, PlaySource::Playlist(Playlist::once(clip.clone())));
+            }
+        }
+        Some(path)
+    }
+
+    /// End the recording `leg` is part of (both channels).
+    pub fn stop_recording(&mut self, leg: LegId) {
+        let Some(rec) = self.recordings.get(&leg).copied() else {
+            return;
+        };
+        for l in [rec.caller, rec.operator] {
+            if self.recordings.get(&l).is_some_and(|r| r.id == rec.id) {
+                self.recordings.remove(&l);
+                self.to_leg(l, Command::StopRecording { id: l });
+            }
         }
     }
 
@@ -205,4 +380,60 @@ impl RtpEngine {
             }
         }
     }
+}
+
+/// A file name from a Call-ID: characters safe on any file system, bounded
+/// length, never hidden; a numeric suffix if the file exists already.
+fn unused_path(dir: &Path, call_id: &str) -> PathBuf {
+    let mut stem: String = call_id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(120)
+        .collect();
+    if stem.is_empty() || stem.starts_with('.') {
+        stem.insert(0, '_');
+    }
+    let mut path = dir.join(format!("{stem}.wav"));
+    let mut n = 1;
+    while path.exists() {
+        n += 1;
+        path = dir.join(format!("{stem}-{n}.wav"));
+    }
+    path
+}
+
+/// 250 ms of 1 kHz at about -14 dBFS: the "this call is recorded" beep.
+fn beep() -> Clip {
+    let samples = (0..2000)
+        .map(|i| {
+            let t = f64::from(i) / f64::from(media::CLOCK_RATE);
+            (6000.0 * (2.0 * std::f64::consts::PI * 1000.0 * t).sin()).round() as i16
+        })
+        .collect();
+    Clip::from_samples("beep", samples)
+}
+
+fn log_report(report: MediaReport) {
+    match report {
+        MediaReport::RecordingDone(r) => tracing::info!(
+            path = %r.path.display(),
+            duration_ms = r.duration.as_millis() as u64,
+            dropped = r.dropped_chunks,
+            error = r.error.as_deref().unwrap_or(""),
+            "recording done"
+        ),
+        MediaReport::LegClosed { leg, stats } => tracing::debug!(?leg, ?stats, "leg closed"),
+    }
+}
+
+/// The engine is a driver: recordings share one start instant.
+#[allow(clippy::disallowed_methods)]
+fn clock() -> Instant {
+    Instant::now()
 }

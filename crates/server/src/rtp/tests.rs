@@ -21,17 +21,17 @@ use tokio::sync::mpsc;
 use super::{LegStats, PortPool, RtpConfig, RtpEngine};
 use crate::media::{LegId, MediaEvent};
 
-const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
-const WAIT: Duration = Duration::from_secs(3);
+pub(super) const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+pub(super) const WAIT: Duration = Duration::from_secs(3);
 
 /// A port range per test, away from the usual ephemeral range, so tests
 /// running in parallel rarely meet (the pool skips busy ports anyway).
-fn port_range(slot: u16) -> (u16, u16) {
+pub(super) fn port_range(slot: u16) -> (u16, u16) {
     let first = 20_000 + slot * 200;
     (first, first + 199)
 }
 
-fn engine(
+pub(super) fn engine(
     slot: u16,
     workers: usize,
     media_timeout: Duration,
@@ -54,7 +54,7 @@ fn engine(
     (engine, rx)
 }
 
-fn audio(codec: AudioCodec, remote: SocketAddr) -> NegotiatedAudio {
+pub(super) fn audio(codec: AudioCodec, remote: SocketAddr) -> NegotiatedAudio {
     let pt = match codec {
         AudioCodec::Pcmu => 0,
         AudioCodec::Pcma => 8,
@@ -69,13 +69,13 @@ fn audio(codec: AudioCodec, remote: SocketAddr) -> NegotiatedAudio {
     }
 }
 
-async fn phone() -> (UdpSocket, SocketAddr) {
+pub(super) async fn phone() -> (UdpSocket, SocketAddr) {
     let s = UdpSocket::bind((LOCALHOST, 0)).await.expect("bind phone");
     let a = s.local_addr().expect("addr");
     (s, a)
 }
 
-fn rtp(pt: u8, seq: u16, ts: u32, ssrc: u32, marker: bool, payload: &[u8]) -> Vec<u8> {
+pub(super) fn rtp(pt: u8, seq: u16, ts: u32, ssrc: u32, marker: bool, payload: &[u8]) -> Vec<u8> {
     let mut buf = vec![0u8; 12 + payload.len()];
     let h = OutHeader {
         marker,
@@ -88,7 +88,7 @@ fn rtp(pt: u8, seq: u16, ts: u32, ssrc: u32, marker: bool, payload: &[u8]) -> Ve
     buf
 }
 
-async fn recv(sock: &UdpSocket) -> (RtpHeader, Vec<u8>) {
+pub(super) async fn recv(sock: &UdpSocket) -> (RtpHeader, Vec<u8>) {
     let mut buf = [0u8; 2048];
     let (n, _) = tokio::time::timeout(WAIT, sock.recv_from(&mut buf))
         .await
@@ -99,7 +99,7 @@ async fn recv(sock: &UdpSocket) -> (RtpHeader, Vec<u8>) {
     (h, payload)
 }
 
-async fn next_event(rx: &mut mpsc::UnboundedReceiver<MediaEvent>) -> MediaEvent {
+pub(super) async fn next_event(rx: &mut mpsc::UnboundedReceiver<MediaEvent>) -> MediaEvent {
     tokio::time::timeout(WAIT, rx.recv())
         .await
         .expect("event within the wait")
@@ -108,7 +108,11 @@ async fn next_event(rx: &mut mpsc::UnboundedReceiver<MediaEvent>) -> MediaEvent 
 
 /// Stats of `leg` once `done` holds (packets and commands reach a worker
 /// independently, so a single snapshot can be early).
-async fn stats_until(engine: &RtpEngine, leg: LegId, done: impl Fn(&LegStats) -> bool) -> LegStats {
+pub(super) async fn stats_until(
+    engine: &RtpEngine,
+    leg: LegId,
+    done: impl Fn(&LegStats) -> bool,
+) -> LegStats {
     let deadline = Instant::now() + WAIT;
     loop {
         let s = engine.stats(leg).await.expect("leg exists");
@@ -119,7 +123,7 @@ async fn stats_until(engine: &RtpEngine, leg: LegId, done: impl Fn(&LegStats) ->
     }
 }
 
-fn to_port(port: u16) -> SocketAddr {
+pub(super) fn to_port(port: u16) -> SocketAddr {
     SocketAddr::new(LOCALHOST, port)
 }
 

@@ -21,10 +21,13 @@ use tokio::io::ReadBuf;
 use tokio::sync::{mpsc, oneshot};
 
 use super::leg::{Leg, LegStats, FEED_RELAY};
-use crate::media::{LegId, MediaEvent};
+use super::recorder::RecordTap;
+use crate::media::{LegId, MediaEvent, MediaReport};
 
 /// Where workers report events; the driver maps them into its own queue.
 pub type EventSink = Arc<dyn Fn(MediaEvent) + Send + Sync>;
+/// Where the engine hands over what belongs in call records.
+pub type ReportSink = Arc<dyn Fn(MediaReport) + Send + Sync>;
 
 /// Largest datagram we read; RTP for G.711 20 ms is 172 bytes.
 const RECV_BUF: usize = 2048;
@@ -57,6 +60,14 @@ pub(super) enum Command {
     Stop {
         id: LegId,
     },
+    /// Feed the leg's received audio to a recording.
+    Record {
+        id: LegId,
+        tap: Box<RecordTap>,
+    },
+    StopRecording {
+        id: LegId,
+    },
     Release {
         id: LegId,
     },
@@ -87,6 +98,8 @@ impl Command {
             | Command::Unbridge { id }
             | Command::Play { id, .. }
             | Command::Stop { id }
+            | Command::Record { id, .. }
+            | Command::StopRecording { id }
             | Command::Release { id }
             | Command::Stats { id, .. }
             | Command::Detach { id, .. } => [Some(*id), None],
@@ -178,6 +191,17 @@ impl Worker {
             Command::Stop { id } => {
                 if let Some(leg) = self.legs.get_mut(&id) {
                     leg.playout = None;
+                }
+            }
+            Command::Record { id, tap } => {
+                if let Some(leg) = self.legs.get_mut(&id) {
+                    leg.record = Some(*tap);
+                }
+            }
+            Command::StopRecording { id } => {
+                if let Some(leg) = self.legs.get_mut(&id) {
+                    // Dropping the tap tells the recorder this channel ended.
+                    leg.record = None;
                 }
             }
             Command::Release { id } => {
@@ -354,6 +378,11 @@ impl Worker {
         leg.received += 1;
         leg.last_rtp = now;
         leg.timed_out = false;
+        if let (Some(tap), Some(format)) = (leg.record.as_mut(), leg.format) {
+            if let Some(codec) = format.codec_of(header.payload_type) {
+                tap.feed(codec, header.payload(packet), now);
+            }
+        }
         let event_pt = leg.format.and_then(|f| f.event_pt);
         if event_pt.is_some() && event_pt == Some(header.payload_type) {
             let _ = leg.dtmf.handle_packet(

@@ -1,0 +1,153 @@
+//! Engine features around a call, over real UDP on 127.0.0.1: recording,
+//! echo test, RTCP and quality figures, hold and media timeout.
+
+// Real sockets in real time, like tests.rs.
+#![allow(clippy::disallowed_methods)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use media::g711::{self, Codec};
+use media::recording::read_stereo;
+use sdp::AudioCodec;
+use tokio::sync::mpsc;
+
+use super::tests::{audio, phone, port_range, recv, rtp, to_port, LOCALHOST, WAIT};
+use super::{EngineOptions, RtpConfig, RtpEngine};
+use crate::media::{MediaEvent, MediaReport, Notice};
+
+struct Rig {
+    engine: RtpEngine,
+    events: mpsc::UnboundedReceiver<MediaEvent>,
+    reports: mpsc::UnboundedReceiver<MediaReport>,
+    dir: std::path::PathBuf,
+}
+
+impl Drop for Rig {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn rig(slot: u16, media_timeout: Duration, tune: impl FnOnce(&mut EngineOptions)) -> Rig {
+    let (etx, events) = mpsc::unbounded_channel();
+    let (rtx, reports) = mpsc::unbounded_channel();
+    let (first_port, last_port) = port_range(slot);
+    let config = RtpConfig {
+        bind_ip: LOCALHOST,
+        first_port,
+        last_port,
+        workers: 1,
+        media_timeout,
+    };
+    let dir = std::env::temp_dir().join(format!("switchboard-rtp-{slot}-{}", std::process::id()));
+    let mut options = EngineOptions {
+        recording_dir: dir.clone(),
+        reports: Some(Arc::new(move |r| {
+            let _ = rtx.send(r);
+        })),
+        ..EngineOptions::default()
+    };
+    tune(&mut options);
+    let engine = RtpEngine::start_with(
+        &config,
+        options,
+        Arc::new(move |e| {
+            let _ = etx.send(e);
+        }),
+    );
+    Rig {
+        engine,
+        events,
+        reports,
+        dir,
+    }
+}
+
+async fn next_report(rx: &mut mpsc::UnboundedReceiver<MediaReport>) -> MediaReport {
+    tokio::time::timeout(WAIT, rx.recv())
+        .await
+        .expect("report within the wait")
+        .expect("channel open")
+}
+
+#[tokio::test]
+async fn a_bridged_call_is_recorded_in_stereo_named_by_call_id() {
+    let mut rig = rig(21, Duration::from_secs(60), |_| {});
+    let (caller, caller_addr) = phone().await;
+    let (operator, operator_addr) = phone().await;
+    let (leg_c, port_c) = rig.engine.open_leg().expect("caller leg");
+    let (leg_o, port_o) = rig.engine.open_leg().expect("operator leg");
+    rig.engine
+        .configure(leg_c, &audio(AudioCodec::Pcmu, caller_addr));
+    rig.engine
+        .configure(leg_o, &audio(AudioCodec::Pcma, operator_addr));
+    rig.engine.bridge(leg_c, leg_o);
+    let path = rig
+        .engine
+        .start_recording(leg_c, leg_o, "abc/123@host", Notice::Beep)
+        .expect("recording starts");
+    assert_eq!(path, rig.dir.join("abc_123@host.wav"));
+
+    // The beep reaches both phones before any voice.
+    for phone in [&caller, &operator] {
+        let (_, body) = recv(phone).await;
+        assert!(body.iter().any(|b| *b != body[0]), "a tone, not silence");
+    }
+    // 50 frames (1 s) from each side, paced like a phone.
+    let loud_u = g711::encode(Codec::Pcmu, 5000);
+    let loud_a = g711::encode(Codec::Pcma, -5000);
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    for k in 0..50u16 {
+        tick.tick().await;
+        let ts = u32::from(k) * 160;
+        let c = rtp(0, k, ts, 0xCA11, k == 0, &[loud_u; 160]);
+        let o = rtp(8, k, ts, 0x0BE7, k == 0, &[loud_a; 160]);
+        caller.send_to(&c, to_port(port_c)).await.expect("send");
+        operator.send_to(&o, to_port(port_o)).await.expect("send");
+    }
+    let _ = rig.engine.stats(leg_c).await;
+    rig.engine.close_leg(leg_o);
+    let report = loop {
+        match next_report(&mut rig.reports).await {
+            MediaReport::RecordingDone(done) => break done,
+            MediaReport::LegClosed { .. } => {}
+        }
+    };
+    assert_eq!(report.path, path);
+    assert_eq!((report.caller, report.operator), (leg_c, leg_o));
+    assert_eq!(report.error, None);
+    let secs = report.duration.as_secs_f64();
+    assert!((0.9..1.6).contains(&secs), "about a second: {secs}");
+    let (rate, pairs) = read_stereo(&path).expect("readable");
+    assert_eq!(rate, 8000);
+    assert_eq!(
+        pairs.len() as u64,
+        report.duration.as_micros() as u64 * 8 / 1000
+    );
+    let left = pairs.iter().filter(|p| (p.0 - 5000).abs() < 300).count();
+    let right = pairs.iter().filter(|p| (p.1 + 5000).abs() < 300).count();
+    assert!(
+        left >= 7800 && right >= 7800,
+        "caller left {left}, operator right {right}"
+    );
+    // The caller's leg is no longer recorded.
+    let s = rig.engine.stats(leg_c).await.expect("caller leg");
+    assert!(!s.recording);
+}
+
+#[tokio::test]
+async fn recording_unknown_legs_is_refused() {
+    let mut rig = rig(22, Duration::from_secs(60), |_| {});
+    let (leg, _) = rig.engine.open_leg().expect("leg");
+    assert_eq!(
+        rig.engine
+            .start_recording(leg, crate::media::LegId(999), "x", Notice::None),
+        None
+    );
+    assert_eq!(
+        rig.engine.start_recording(leg, leg, "x", Notice::None),
+        None
+    );
+    let _ = &mut rig.events;
+}
