@@ -100,4 +100,10 @@ pub trait MediaControl: Send {
     fn echo(&mut self, _leg: LegId) {}
     /// A leg on hold may stay silent longer before it times out.
     fn set_hold(&mut self, _leg: LegId, _on_hold: bool) {}
+    /// Play `clips` one after another into `leg` (prompts; hold music with
+    /// `looping`), replacing whatever it was being played. The core knows
+    /// the clips' length, so no event says when they end.
+    fn play(&mut self, _leg: LegId, _clips: Vec<Clip>, _looping: bool) {}
+    /// Stop what `leg` is being played (a caller barged in).
+    fn stop(&mut self, _leg: LegId) {}
 }

@@ -1,5 +1,6 @@
 //! The signalling core's view of the engine.
 
+use media::player::{Clip, PlaySource, Playlist};
 use sdp::NegotiatedAudio;
 
 use super::RtpEngine;
@@ -40,5 +41,17 @@ impl MediaControl for RtpEngine {
 
     fn stop_recording(&mut self, leg: LegId) {
         RtpEngine::stop_recording(self, leg);
+    }
+
+    fn play(&mut self, leg: LegId, clips: Vec<Clip>, looping: bool) {
+        RtpEngine::play(self, leg, PlaySource::Playlist(Playlist::new(clips, looping)));
+    }
+
+    fn stop(&mut self, leg: LegId) {
+        RtpEngine::stop(self, leg);
+    }
+
+    fn echo(&mut self, leg: LegId) {
+        RtpEngine::echo(self, leg);
     }
 }

@@ -226,6 +226,12 @@ impl RtpEngine {
         self.send(wa, Command::Bridge { a, b });
     }
 
+    /// Echo test: send `leg`'s own audio (and DTMF) back to it, in its own
+    /// outgoing stream. Ends with `unbridge`, a `bridge` or `close_leg`.
+    pub fn echo(&mut self, leg: LegId) {
+        self.to_leg(leg, Command::Echo { id: leg });
+    }
+
     /// Stop relaying between `leg` and whatever it is bridged to.
     #[allow(dead_code, reason = "engine API ahead of the core that will call it")]
     pub fn unbridge(&mut self, leg: LegId) {

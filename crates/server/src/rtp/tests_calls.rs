@@ -151,3 +151,50 @@ async fn recording_unknown_legs_is_refused() {
     );
     let _ = &mut rig.events;
 }
+
+#[tokio::test]
+async fn echo_returns_the_legs_own_audio_in_its_own_stream() {
+    let mut rig = rig(23, Duration::from_secs(60), |_| {});
+    let (handset, addr) = phone().await;
+    let (stranger, _) = phone().await;
+    let (leg, port) = rig.engine.open_leg().expect("leg");
+    rig.engine.configure(leg, &audio(AudioCodec::Pcma, addr));
+    rig.engine.ringback(leg);
+    rig.engine.echo(leg);
+    let s = rig.engine.stats(leg).await.expect("leg");
+    assert_eq!(s.bridged_with, Some(leg));
+    assert!(!s.playing, "echo replaces ringback");
+
+    let mut headers = Vec::new();
+    for k in 0..10u16 {
+        let payload = [k as u8 + 1; 160];
+        let p = rtp(
+            8,
+            500 + k,
+            9000 + u32::from(k) * 160,
+            0x5EED,
+            false,
+            &payload,
+        );
+        handset.send_to(&p, to_port(port)).await.expect("send");
+        let (h, body) = recv(&handset).await;
+        assert_eq!(body, payload.to_vec(), "the same audio back");
+        assert_eq!(h.payload_type, 8);
+        assert_ne!(h.ssrc, 0x5EED, "our SSRC, not the phone's");
+        headers.push(h);
+    }
+    for w in headers.windows(2) {
+        assert_eq!(w[1].sequence, w[0].sequence.wrapping_add(1));
+        assert_eq!(w[1].timestamp, w[0].timestamp.wrapping_add(160));
+    }
+    // A packet from another address is neither echoed nor answered.
+    let p = rtp(8, 510, 10_600, 0xBAD, false, &[9; 160]);
+    stranger.send_to(&p, to_port(port)).await.expect("send");
+    let mut buf = [0u8; 256];
+    let got = tokio::time::timeout(Duration::from_millis(200), stranger.recv_from(&mut buf)).await;
+    assert!(got.is_err(), "nothing to the stranger");
+    let s = rig.engine.stats(leg).await.expect("leg");
+    assert_eq!(s.dropped_by_lock, 1);
+    assert_eq!(s.sent, 10);
+    let _ = &mut rig.events;
+}

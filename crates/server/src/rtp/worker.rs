@@ -53,6 +53,10 @@ pub(super) enum Command {
     Unbridge {
         id: LegId,
     },
+    /// Relay the leg into itself (echo test).
+    Echo {
+        id: LegId,
+    },
     Play {
         id: LegId,
         source: PlaySource,
@@ -96,6 +100,7 @@ impl Command {
             Command::Bridge { a, b } => [Some(*a), Some(*b)],
             Command::Configure { id, .. }
             | Command::Unbridge { id }
+            | Command::Echo { id }
             | Command::Play { id, .. }
             | Command::Stop { id }
             | Command::Record { id, .. }
@@ -182,6 +187,7 @@ impl Worker {
             }
             Command::Bridge { a, b } => self.bridge(a, b),
             Command::Unbridge { id } => self.unbridge(id),
+            Command::Echo { id } => self.echo(id),
             Command::Play { id, source } => {
                 if let Some(leg) = self.legs.get_mut(&id) {
                     leg.play_generation = leg.play_generation.wrapping_add(1);
@@ -263,6 +269,21 @@ impl Worker {
             }
         }
         self.rebuild_relays(a, b);
+    }
+
+    /// The leg becomes its own peer: its packets go through a relay into
+    /// its own outgoing stream (own SSRC, continuous sequence) and back to
+    /// the locked source. Playout stops, as on a bridge.
+    fn echo(&mut self, id: LegId) {
+        if !self.legs.contains_key(&id) {
+            return;
+        }
+        self.unbridge(id);
+        if let Some(leg) = self.legs.get_mut(&id) {
+            leg.peer = Some(id);
+            leg.playout = None;
+        }
+        self.rebuild_relays(id, id);
     }
 
     fn unbridge(&mut self, id: LegId) {
