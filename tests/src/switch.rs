@@ -206,6 +206,36 @@ impl Switch {
     pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
         self.child.try_exited()
     }
+
+    /// Stops the switch and checks it behaved: still running until asked
+    /// to stop, and no panic in its log (tokio keeps running after a task
+    /// panics, so a crashed call would otherwise go unnoticed). Dropping a
+    /// `Switch` does this too, as part of every test that starts one.
+    pub fn stop_and_check(&mut self) -> Result<()> {
+        if let Some(status) = self.child.try_exited() {
+            bail!("switchboard exited during the test: {status}");
+        }
+        self.child.stop();
+        let log = self.child.log();
+        if let Some(at) = log.find("panicked at") {
+            let line = log[at..].lines().next().unwrap_or("");
+            bail!("switchboard panicked during the test: {line}");
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Switch {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return; // the child guard prints the log
+        }
+        if let Err(e) = self.stop_and_check() {
+            // Unwinding from here makes the child guard print the log and
+            // the test dir stay on disk.
+            panic!("{e:#}");
+        }
+    }
 }
 
 #[allow(clippy::disallowed_methods)] // a driver: deadlines need the real clock
