@@ -47,6 +47,8 @@ pub struct BaresipConfig {
     pub codecs: String,
     /// Registration interval in seconds (baresip's `regint`).
     pub regint: u32,
+    /// SIP transport to the registrar: `udp` (default) or `tcp`.
+    pub transport: String,
 }
 
 impl BaresipConfig {
@@ -63,6 +65,7 @@ impl BaresipConfig {
             tone_seconds: 120.0,
             codecs: "PCMU,PCMA".to_owned(),
             regint: 600,
+            transport: "udp".to_owned(),
         }
     }
 
@@ -79,6 +82,7 @@ impl BaresipConfig {
             tone_seconds: 120.0,
             codecs: "PCMU,PCMA".to_owned(),
             regint: 0,
+            transport: "udp".to_owned(),
         }
     }
 }
@@ -373,7 +377,11 @@ fn account_line(c: &BaresipConfig, own_port: u16) -> String {
         Some(addr) => addr.to_string(),
         None => format!("127.0.0.1:{own_port}"),
     };
-    let mut line = format!("<sip:{}@{}>", c.user, domain);
+    let transport = match c.transport.as_str() {
+        "" | "udp" => String::new(),
+        t => format!(";transport={t}"),
+    };
+    let mut line = format!("<sip:{}@{}{}>", c.user, domain, transport);
     if let Some(p) = &c.password {
         line.push_str(&format!(";auth_pass={p}"));
     }

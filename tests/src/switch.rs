@@ -143,6 +143,7 @@ pub struct Switch {
     pub config_path: PathBuf,
     pub data_dir: PathBuf,
     dir: TestDir,
+    restarts: u32,
 }
 
 impl Switch {
@@ -158,23 +159,14 @@ impl Switch {
         let config_path = dir.path().join("switchboard.toml");
         std::fs::write(&config_path, config.render(sip, &rtp, &data_dir))?;
 
-        let mut cmd = Command::new(&bin);
-        cmd.arg("run").arg("--config").arg(&config_path);
-        cmd.current_dir(dir.path());
-        if std::env::var_os("RUST_LOG").is_none() {
-            cmd.env("RUST_LOG", "debug");
-        }
-        let mut child = ChildGuard::spawn("switchboard", cmd, &dir.path().join("switch.log"))?;
-        let up = wait_until_up(&mut child, sip);
-        if let Err(e) = up {
-            child.print_log();
-            dir.keep();
-            eprintln!(
-                "--- config ---\n{}",
-                std::fs::read_to_string(&config_path).unwrap_or_default()
-            );
-            return Err(e);
-        }
+        let log = dir.path().join("switch.log");
+        let child = match launch(&bin, &config_path, dir.path(), &log) {
+            Ok(c) => c,
+            Err(e) => {
+                dir.keep();
+                return Err(e);
+            }
+        };
         Ok(Switch {
             child,
             sip,
@@ -182,7 +174,23 @@ impl Switch {
             config_path,
             data_dir,
             dir,
+            restarts: 0,
         })
+    }
+
+    /// Stops the switch (checking it behaved, as on drop) and starts it
+    /// again on the same config, port and data directory: what survives a
+    /// restart (registrations) must survive this.
+    pub fn restart(&mut self) -> Result<()> {
+        self.stop_and_check()?;
+        self.restarts += 1;
+        let bin = switchboard_binary()?;
+        let log = self
+            .dir
+            .path()
+            .join(format!("switch-restart-{}.log", self.restarts));
+        self.child = launch(&bin, &self.config_path, self.dir.path(), &log)?;
+        Ok(())
     }
 
     /// `sip:<user>@127.0.0.1:<port>`: a URI that routes to the switch.
@@ -236,6 +244,40 @@ impl Drop for Switch {
             panic!("{e:#}");
         }
     }
+}
+
+/// Runs `switchboard run --config FILE` and waits until it answers OPTIONS.
+fn launch(bin: &Path, config_path: &Path, cwd: &Path, log: &Path) -> Result<ChildGuard> {
+    let mut cmd = Command::new(bin);
+    cmd.arg("run").arg("--config").arg(config_path);
+    cmd.current_dir(cwd);
+    if std::env::var_os("RUST_LOG").is_none() {
+        cmd.env("RUST_LOG", "debug");
+    }
+    let mut child = ChildGuard::spawn("switchboard", cmd, log)?;
+    let sip = read_sip_listen(config_path)?;
+    if let Err(e) = wait_until_up(&mut child, sip) {
+        child.print_log();
+        eprintln!(
+            "--- config ---\n{}",
+            std::fs::read_to_string(config_path).unwrap_or_default()
+        );
+        return Err(e);
+    }
+    Ok(child)
+}
+
+/// The `sip_listen` address from a config this harness wrote.
+fn read_sip_listen(config_path: &Path) -> Result<SocketAddr> {
+    let text = std::fs::read_to_string(config_path)?;
+    let line = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("sip_listen"))
+        .context("no sip_listen in the config")?;
+    let value = line.trim_start_matches([' ', '=']).trim().trim_matches('"');
+    value
+        .parse()
+        .with_context(|| format!("sip_listen {value:?} is not an address"))
 }
 
 #[allow(clippy::disallowed_methods)] // a driver: deadlines need the real clock
