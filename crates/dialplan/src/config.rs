@@ -14,6 +14,7 @@ use crate::net::{Cidr, HostPort, PortRange};
 pub(crate) struct Config {
     pub server: ServerSection,
     pub registrar: RegistrarSection,
+    pub api: ApiSection,
     pub trunks: Vec<TrunkSection>,
     pub operators: Vec<OperatorSection>,
     pub groups: Vec<GroupSection>,
@@ -36,6 +37,13 @@ pub(crate) struct ServerSection {
     pub ring_timeout: Option<Spanned<i64>>,
     pub media_timeout: Option<Spanned<i64>>,
     pub node_id: Option<Spanned<String>>,
+}
+
+/// `[api]`: the HTTP API's socket.
+#[derive(Debug, Default)]
+pub(crate) struct ApiSection {
+    pub enabled: Option<Spanned<bool>>,
+    pub listen: Option<Spanned<SocketAddr>>,
 }
 
 #[derive(Debug, Default)]

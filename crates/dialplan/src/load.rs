@@ -38,13 +38,15 @@ pub(crate) fn load_text(
     let includes = take_key(&mut root, "include");
     let dir = Path::new(file).parent().unwrap_or(Path::new(""));
     let mut included = Vec::new();
+    let mut sources_read = vec![PathBuf::from(file)];
     if let Some(list) = includes {
-        for (path, span) in include_paths(&list, dir, &mut problems) {
+        for (path, span) in include_paths(&list, dir, &mut sources_read, &mut problems) {
             included.push((path, span));
         }
     }
     let mut failed_parse = false;
     for (path, span) in included {
+        sources_read.push(path.clone());
         let name = path.display().to_string();
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
@@ -83,6 +85,7 @@ pub(crate) fn load_text(
     match plan {
         Some(mut plan) if !failed => {
             plan.warnings = diagnostics;
+            plan.sources = sources_read;
             Ok(plan)
         }
         _ => Err(diagnostics),
@@ -123,6 +126,7 @@ fn take_key(root: &mut Spanned<Node>, key: &str) -> Option<Spanned<Node>> {
 fn include_paths(
     value: &Spanned<Node>,
     dir: &Path,
+    dirs: &mut Vec<PathBuf>,
     p: &mut Problems,
 ) -> Vec<(PathBuf, std::ops::Range<usize>)> {
     let Node::Array(items) = value.get_ref() else {
@@ -150,6 +154,7 @@ fn include_paths(
         };
         let path = dir.join(s);
         if path.is_dir() {
+            dirs.push(path.clone());
             match std::fs::read_dir(&path) {
                 Ok(entries) => {
                     let mut files: Vec<PathBuf> = entries

@@ -32,6 +32,14 @@ pub struct ServerSettings {
     pub node_id: String,
 }
 
+/// `[api]`: the HTTP API (health, metrics, call records, reload).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiSettings {
+    pub enabled: bool,
+    /// Port 0 lets the system pick a free port (the server logs it).
+    pub listen: SocketAddr,
+}
+
 /// `[registrar]`: how operators' softphones register.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RegistrarSettings {
@@ -206,6 +214,9 @@ pub struct Plan {
     pub(crate) file: String,
     pub(crate) server: ServerSettings,
     pub(crate) registrar: RegistrarSettings,
+    pub(crate) api: ApiSettings,
+    /// The files and included directories read, main file first: what a watcher must watch.
+    pub(crate) sources: Vec<PathBuf>,
     pub(crate) trunks: Vec<Trunk>,
     pub(crate) operators: Vec<Operator>,
     pub(crate) operator_index: HashMap<String, usize>,
@@ -234,6 +245,17 @@ impl Plan {
 
     pub fn registrar(&self) -> &RegistrarSettings {
         &self.registrar
+    }
+
+    pub fn api(&self) -> &ApiSettings {
+        &self.api
+    }
+
+    /// What the config was read from: the main file (its name as given to `load`), each included
+    /// file, and each included directory (a file added there changes the directory). For a
+    /// reload watcher.
+    pub fn sources(&self) -> &[PathBuf] {
+        &self.sources
     }
 
     /// Warnings found while loading (weak passwords, empty groups, ...). The plan is usable.

@@ -24,6 +24,16 @@ pub(crate) fn read_config(root: &Spanned<Node>, problems: &mut Problems) -> Conf
         config.registrar = read_registrar(&mut t, problems);
         t.finish(problems);
     }
+    if let Some(mut t) = top.table("api", "[api]".into(), problems) {
+        config.api = ApiSection {
+            enabled: t.boolean("enabled", problems),
+            listen: parsed(t.string("listen", problems), problems, |s| {
+                std::net::SocketAddr::from_str(s)
+                    .map_err(|_| crate::Error::BadSocketAddr(s.to_owned()).to_string())
+            }),
+        };
+        t.finish(problems);
+    }
     for mut t in top.tables("trunk", problems) {
         config.trunks.push(read_trunk(&mut t, problems));
         t.finish(problems);

@@ -29,7 +29,7 @@ use flows::{compile_flows, names};
 use number::compile_numbers;
 use people::{compile_groups, compile_operators};
 use prompts::compile_prompts;
-use server::{compile_registrar, compile_server};
+use server::{compile_api, compile_registrar, compile_server};
 use trunk::compile_trunks;
 
 /// Defaults, also quoted by docs/config.md.
@@ -42,6 +42,7 @@ pub(crate) mod defaults {
     pub const RING_TIMEOUT: i64 = 30;
     pub const MEDIA_TIMEOUT: i64 = 60;
     pub const NODE_ID: &str = "node1";
+    pub const API_LISTEN: &str = "127.0.0.1:8080";
     pub const REALM: &str = "switchboard";
     pub const MIN_EXPIRES: i64 = 60;
     pub const MAX_EXPIRES: i64 = 3600;
@@ -76,6 +77,7 @@ pub(crate) fn compile(
 ) -> Option<Plan> {
     let server = compile_server(&config.server, p);
     let registrar = compile_registrar(&config.registrar, p);
+    let api = compile_api(&config.api, server.sip_listen, p);
     let trunks = compile_trunks(&config.trunks, p);
     let (groups, group_spans, group_index) = compile_groups(&config.groups, p);
     let (operators, operator_index) = compile_operators(&config.operators, &groups, p);
@@ -126,6 +128,8 @@ pub(crate) fn compile(
         file: file.to_owned(),
         server,
         registrar,
+        api,
+        sources: Vec::new(),
         trunks,
         operators,
         operator_index,

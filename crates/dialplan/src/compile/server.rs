@@ -6,9 +6,9 @@ use std::ops::Range;
 use serde_spanned::Spanned;
 
 use super::*;
-use crate::config::{RegistrarSection, ServerSection};
+use crate::config::{ApiSection, RegistrarSection, ServerSection};
 use crate::net::{PortRange, ANY_V4};
-use crate::plan::{RegistrarSettings, ServerSettings};
+use crate::plan::{ApiSettings, RegistrarSettings, ServerSettings};
 
 pub(super) fn compile_server(s: &ServerSection, p: &mut Problems) -> ServerSettings {
     let sip_listen = s.sip_listen.as_ref().map_or(
@@ -121,6 +121,37 @@ fn check_rtp_ports(range: PortRange, span: Range<usize>, sip: SocketAddr, p: &mu
             "pick a range that leaves out `sip_listen`'s port",
         );
     }
+}
+
+pub(super) fn compile_api(a: &ApiSection, sip: SocketAddr, p: &mut Problems) -> ApiSettings {
+    let listen = match &a.listen {
+        Some(l) => *l.get_ref(),
+        None => defaults::API_LISTEN.parse().unwrap_or(SocketAddr::new(
+            IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+            8080,
+        )),
+    };
+    let enabled = a.enabled.as_ref().map(|e| *e.get_ref()).unwrap_or(true);
+    if let (true, Some(l)) = (enabled, &a.listen) {
+        let addr = l.get_ref();
+        if addr.port() != 0 && addr.port() == sip.port() {
+            p.error_hint(
+                l.span(),
+                format!("`listen` port {} is the SIP port", addr.port()),
+                "SIP listens on TCP too; pick another port for the API, e.g. 8080",
+            );
+        } else if !addr.ip().is_loopback() {
+            // The API has no authentication yet: reload and call records would be open to all.
+            p.warning_hint(
+                l.span(),
+                format!(
+                    "the API on {addr} is reachable from the network and has no authentication"
+                ),
+                "listen on 127.0.0.1 and put a reverse proxy with authentication in front",
+            );
+        }
+    }
+    ApiSettings { enabled, listen }
 }
 
 pub(super) fn compile_registrar(r: &RegistrarSection, p: &mut Problems) -> RegistrarSettings {
