@@ -131,6 +131,12 @@ fn apply_effects(core: &mut Core, transports: &Transports, store: &dyn Store) {
                 log_err(store.remove_registration(&username, &contact))
             }
             Effect::CallRecord(record) => log_err(store.insert_call_record(record)),
+            Effect::Voicemail(message) => {
+                // The notification until webhooks exist: one log line a
+                // watcher can act on.
+                tracing::info!(target: "switchboard::notify", mailbox = %message.mailbox, caller = %message.caller, number = %message.number, path = %message.path, "new voicemail");
+                log_err(store.insert_voicemail(message))
+            }
         }
     }
 }

@@ -72,19 +72,25 @@ use store::Disposition;
 
 pub(crate) struct Call {
     pub key: CallKey,
-    id: String,
+    pub(super) id: String,
     direction: Direction,
-    caller_leg: Leg,
+    pub(super) caller_leg: Leg,
     /// Our To tag on the caller's leg (every response we send it carries it).
     caller_tag: String,
-    callees: Vec<Leg>,
-    answered: Option<usize>,
+    pub(super) callees: Vec<Leg>,
+    /// The callee that won (answered first); bridged unless it still hears
+    /// the whisper.
+    pub(super) answered: Option<usize>,
     /// Our SDP answer for the caller, sent with the 2xx.
     caller_answer: SessionDescription,
     caller_ringing_sent: bool,
     ring_deadline: Option<Instant>,
     over: bool,
-    record: CallRecord,
+    pub(super) record: CallRecord,
+    /// Inbound calls: the dial plan's run (`flow.rs`).
+    pub(super) flow: Option<super::flow::Flow>,
+    /// The status for the caller if the call ends unanswered.
+    pub(super) fail_status: Option<u16>,
 }
 
 /// A new INVITE outside any dialog: decide whose call it is.
@@ -133,39 +139,23 @@ fn start_inbound(
     now: Instant,
 ) {
     let plan = core.plan.clone();
-    let Some(num) = plan.number(number) else {
-        return requests::respond(core, tx, &req, 404, now);
-    };
-    let ring = match &num.action {
-        dialplan::Action::Ring(ring) => ring.clone(),
-        other => {
-            tracing::warn!(
-                number,
-                "action {other:?} is not supported by this switch version"
-            );
-            return requests::respond(core, tx, &req, 501, now);
-        }
-    };
-    let operators: Vec<String> = plan
-        .ring_operators(&ring)
-        .iter()
-        .map(|o| o.username.clone())
-        .collect();
-    let targets: Vec<(String, super::registrar::Binding)> = operators
-        .iter()
-        .flat_map(|op| {
-            core.registrar
-                .bindings(op)
-                .into_iter()
-                .filter(|b| core.keepalive.is_reachable(op, &b.contact))
-                .map(move |b| (op.clone(), b))
-        })
-        .collect();
     let caller = req
         .from()
         .ok()
         .and_then(|f| f.uri.user.clone())
         .unwrap_or_else(|| "anonymous".into());
+    let wall = dialplan::chrono::DateTime::from_timestamp_millis(core.clock.unix_ms(now))
+        .unwrap_or_default();
+    let run = match dialplan::flow::FlowRun::start(plan.clone(), number, &caller, wall, now) {
+        Ok(run) => run,
+        Err(e) => {
+            tracing::info!(number, "no flow for the number: {e}");
+            return requests::respond(core, tx, &req, 404, now);
+        }
+    };
+    let Some(num) = plan.number(number) else {
+        return requests::respond(core, tx, &req, 404, now);
+    };
     let trunk = plan
         .trunk_for_source(source.addr.ip())
         .map(|t| t.name.clone());
@@ -176,7 +166,7 @@ fn start_inbound(
         answered_at: None,
         ended_at: 0,
         direction: store::Direction::Inbound,
-        caller: caller.clone(),
+        caller,
         callee: num.number.clone(),
         trunk,
         number_name: Some(num.name.clone()),
@@ -188,32 +178,13 @@ fn start_inbound(
         hangup_reason: None,
         recording_path: None,
     };
-    let display = format!("[{}] {}", num.name, caller);
     let Some(mut call) =
         Call::accept_caller(core, tx, &req, source, record, Direction::Inbound, now)
     else {
         return;
     };
-    if targets.is_empty() {
-        tracing::info!(number, "no operator reachable");
-        call.fail_caller(core, 480, "no operator available", now);
-        core.calls.put(call);
-        return;
-    }
-    for (op, binding) in targets {
-        let request_uri = binding.contact.clone();
-        let to = format!("<sip:{op}@{}>", core.local.ip());
-        let from = format!("\"{display}\" <sip:{caller}@{}>", core.local.ip());
-        let callee = Callee {
-            operator: Some(op),
-            request_uri,
-            from,
-            to,
-            peer: binding.peer,
-        };
-        call.add_callee(core, callee, now);
-    }
-    call.ring_deadline = Some(now + ring.timeout);
+    call.flow = Some(super::flow::Flow::new(run));
+    call.drive_flow(core, now);
     core.calls.put(call);
 }
 
@@ -299,6 +270,8 @@ impl Call {
             ring_deadline: None,
             over: false,
             record,
+            flow: None,
+            fail_status: None,
         })
     }
 
@@ -403,7 +376,8 @@ impl Call {
     }
 
     pub(super) fn deadline(&self) -> Option<Instant> {
-        self.ring_deadline
+        let flow = self.flow.as_ref().and_then(|f| f.deadline());
+        [self.ring_deadline, flow].into_iter().flatten().min()
     }
 
     pub(super) fn set_ring_timeout(&mut self, now: Instant, timeout: Duration) {
@@ -447,9 +421,11 @@ impl Call {
             // engine plays ringback on the caller's port, so the caller
             // hears it whatever their side does with a bare 180. The 2xx
             // later repeats the same answer.
-            let body = self.caller_answer.to_bytes();
-            self.respond_caller(core, 180, Some(body), now);
-            core.media.ringback(self.caller_leg.media);
+            if self.caller_leg.state != LegState::Answered {
+                let body = self.caller_answer.to_bytes();
+                self.respond_caller(core, 180, Some(body), now);
+                self.start_ring_tone(core);
+            }
         }
     }
 
@@ -483,18 +459,37 @@ impl Call {
         self.callees[i].state = LegState::Answered;
         self.callees[i].invite_tx = None;
         core.media.configure(self.callees[i].media, &audio);
-        core.media
-            .bridge(self.caller_leg.media, self.callees[i].media);
         if let Some(op) = self.callees[i].operator.clone() {
             self.record.operator = Some(op);
         }
-        self.record.answered_at = Some(core.clock.unix_ms(now));
-        self.record.disposition = Disposition::Answered;
-        tracing::info!(call = %self.id, operator = ?self.record.operator, "answered");
         for j in 0..self.callees.len() {
             if j != i {
                 self.cancel_callee(core, j, now);
             }
+        }
+        // The operator hears where the call comes from first; the caller
+        // keeps hearing ringback or hold music meanwhile.
+        if !self.flow_whisper(core, i, now) {
+            self.connect(core, i, now);
+        }
+    }
+
+    /// Bridges the caller with the callee `i` that answered, answering the
+    /// caller if the dial plan has not already.
+    pub(super) fn connect(&mut self, core: &mut Core, i: usize, now: Instant) {
+        core.media
+            .bridge(self.caller_leg.media, self.callees[i].media);
+        self.record.answered_at = Some(core.clock.unix_ms(now));
+        self.record.disposition = Disposition::Answered;
+        tracing::info!(call = %self.id, operator = ?self.record.operator, "answered");
+        self.answer_caller(core, now);
+        self.flow_answered(i, now);
+    }
+
+    /// Sends our 2xx to the caller, once.
+    pub(super) fn answer_caller(&mut self, core: &mut Core, now: Instant) {
+        if self.caller_leg.state == LegState::Answered || self.caller_leg.invite_tx.is_none() {
+            return;
         }
         let body = self.caller_answer.to_bytes();
         self.respond_caller(core, 200, Some(body), now);
@@ -514,17 +509,26 @@ impl Call {
     }
 
     /// Every callee leg failed before anyone answered: tell the caller.
-    fn maybe_all_failed(&mut self, core: &mut Core, now: Instant) {
+    pub(super) fn maybe_all_failed(&mut self, core: &mut Core, now: Instant) {
         if self.answered.is_some() || self.over {
             return;
         }
-        if self.callees.iter().any(|l| l.state != LegState::Ended) {
+        if !self.attempt_over() {
             return;
         }
         let busy = self
             .callees
             .iter()
             .any(|l| matches!(l.final_status, Some(486) | Some(600)));
+        if self.flow.is_some() {
+            // The dial plan decides what follows (voicemail, another queue).
+            if busy {
+                self.record.disposition = Disposition::Busy;
+            }
+            let status = if busy { 486 } else { 480 };
+            self.flow_failed(status, now);
+            return;
+        }
         if busy {
             self.record.disposition = Disposition::Busy;
             self.fail_caller(core, 486, "operators busy", now);
@@ -594,7 +598,7 @@ impl Call {
         }
     }
 
-    fn cancel_callee(&mut self, core: &mut Core, j: usize, now: Instant) {
+    pub(super) fn cancel_callee(&mut self, core: &mut Core, j: usize, now: Instant) {
         let leg = &mut self.callees[j];
         if matches!(leg.state, LegState::Calling | LegState::Ringing) {
             // `invite_tx` stays: a 2xx racing our CANCEL must still be
@@ -612,13 +616,12 @@ impl Call {
 
     /// The caller's CANCEL (the layer already answered it 200).
     pub(super) fn handle_caller_cancel(&mut self, core: &mut Core, now: Instant) {
-        if self.answered.is_some() || self.over {
+        if self.caller_leg.state == LegState::Answered || self.over {
             return;
         }
         self.record.disposition = Disposition::Abandoned;
-        for j in 0..self.callees.len() {
-            self.cancel_callee(core, j, now);
-        }
+        self.flow_caller_gone(core, now);
+        self.release_callees(core, now);
         self.respond_caller(core, 487, None, now);
         self.finish(core, HangupBy::Caller, "caller cancelled", now);
     }
@@ -658,19 +661,27 @@ impl Call {
         match req.method {
             Method::Bye => {
                 requests::respond(core, tx, &req, 200, now);
-                let (by, other) = match side {
-                    Side::Caller => (HangupBy::Caller, self.answered.map(Side::Callee)),
-                    Side::Callee(_) => (HangupBy::Callee, Some(Side::Caller)),
-                };
-                self.leg_mut(side).state = LegState::Ended;
-                if let Some(other) = other {
-                    self.bye_leg(core, other, now);
+                match side {
+                    Side::Caller => {
+                        self.caller_leg.state = LegState::Ended;
+                        if self.answered.is_none() && !self.voicemail_left_or_recording() {
+                            self.record.disposition = Disposition::Abandoned;
+                        }
+                        self.flow_caller_gone(core, now);
+                        self.release_callees(core, now);
+                        self.finish(core, HangupBy::Caller, "normal clearing", now);
+                    }
+                    Side::Callee(i) if self.answered == Some(i) => {
+                        self.callees[i].state = LegState::Ended;
+                        self.hang_up(core, "normal clearing", HangupBy::Callee, now);
+                    }
+                    Side::Callee(i) => {
+                        // A leg that was never bridged went away.
+                        self.callees[i].state = LegState::Ended;
+                        self.callees[i].final_status.get_or_insert(480);
+                        self.maybe_all_failed(core, now);
+                    }
                 }
-                if self.answered.is_none() {
-                    self.fail_caller(core, 480, "callee hung up early", now);
-                    return;
-                }
-                self.finish(core, by, "normal clearing", now);
             }
             Method::Invite => {
                 // Hold/resume: media stays anchored here, so we answer from
@@ -714,10 +725,13 @@ impl Call {
                 }
             }
             Method::Info => {
-                if let Some(digit) = info_digit(&req) {
-                    tracing::info!(call = %self.id, digit = %digit, "DTMF by SIP INFO");
-                }
                 requests::respond(core, tx, &req, 200, now);
+                if let Some(digit) = super::flow::info_digit(&req) {
+                    tracing::info!(call = %self.id, digit = %digit, "DTMF by SIP INFO");
+                    if side == Side::Caller {
+                        self.flow_digit(digit, now);
+                    }
+                }
             }
             _ => requests::respond(core, tx, &req, 200, now),
         }
@@ -777,10 +791,17 @@ impl Call {
 
     pub(super) fn handle_media_event(&mut self, core: &mut Core, event: MediaEvent, now: Instant) {
         match event {
-            MediaEvent::Dtmf { digit, .. } => {
+            MediaEvent::Dtmf { leg, digit } => {
                 tracing::info!(call = %self.id, digit = %digit, "DTMF");
+                if leg == self.caller_leg.media {
+                    self.flow_digit(digit, now);
+                }
             }
-            MediaEvent::Timeout { .. } => {
+            MediaEvent::Timeout { leg } => {
+                if leg == self.caller_leg.media && self.flow_media_timeout(now) {
+                    tracing::info!(call = %self.id, "caller silent: voicemail ends");
+                    return;
+                }
                 tracing::info!(call = %self.id, "no RTP: ending the call");
                 self.hang_up(core, "media-timeout", HangupBy::System, now);
             }
@@ -792,9 +813,16 @@ impl Call {
             if d <= now && self.answered.is_none() {
                 self.ring_deadline = None;
                 tracing::info!(call = %self.id, "ring timeout");
-                self.fail_caller(core, 480, "ring timeout", now);
+                if self.flow.is_some() {
+                    // A transfer nobody answered: the plan decides.
+                    self.release_callees(core, now);
+                    self.flow_failed(480, now);
+                } else {
+                    self.fail_caller(core, 480, "ring timeout", now);
+                }
             }
         }
+        self.flow_timeout(core, now);
     }
 
     /// Ends the call from the switch's side, whatever its state.
@@ -802,15 +830,36 @@ impl Call {
         if self.over {
             return;
         }
-        if self.answered.is_none() {
-            self.fail_caller(core, 480, why, now);
+        if self.caller_leg.state != LegState::Answered {
+            let status = self.fail_status.unwrap_or(480);
+            self.fail_caller(core, status, why, now);
             return;
         }
-        self.bye_leg(core, Side::Caller, now);
-        if let Some(i) = self.answered {
-            self.bye_leg(core, Side::Callee(i), now);
+        if self.flow.as_ref().is_some_and(|f| f.is_recording()) {
+            self.flow_caller_gone(core, now);
         }
+        self.bye_leg(core, Side::Caller, now);
+        self.release_callees(core, now);
         self.finish(core, by, why, now);
+    }
+
+    /// BYE to the answered callee, CANCEL to the ones still ringing.
+    fn release_callees(&mut self, core: &mut Core, now: Instant) {
+        for j in 0..self.callees.len() {
+            if self.answered == Some(j) {
+                if self.callees[j].state != LegState::Ended {
+                    self.bye_leg(core, Side::Callee(j), now);
+                }
+            } else {
+                self.cancel_callee(core, j, now);
+            }
+        }
+    }
+
+    fn voicemail_left_or_recording(&self) -> bool {
+        self.flow
+            .as_ref()
+            .is_some_and(|f| f.voicemail_left() || f.is_recording())
     }
 
     /// Frees media and emits the record; the table drops the call after.
@@ -820,6 +869,7 @@ impl Call {
         }
         self.over = true;
         self.ring_deadline = None;
+        self.stop_voicemail(core);
         core.media.close_leg(self.caller_leg.media);
         for leg in &self.callees {
             core.media.close_leg(leg.media);
@@ -837,27 +887,4 @@ impl Call {
 enum Side {
     Caller,
     Callee(usize),
-}
-
-/// The digit of a SIP INFO in `application/dtmf-relay` (`Signal=5`) or
-/// `application/dtmf` (body is the digit).
-fn info_digit(req: &Request) -> Option<char> {
-    let ct = req.content_type()?.to_ascii_lowercase();
-    let body = std::str::from_utf8(&req.body).ok()?;
-    let text = if ct.starts_with("application/dtmf-relay") {
-        body.lines()
-            .find_map(|l| {
-                l.trim()
-                    .strip_prefix("Signal=")
-                    .or_else(|| l.trim().strip_prefix("Signal ="))
-            })?
-            .trim()
-    } else if ct.starts_with("application/dtmf") {
-        body.trim()
-    } else {
-        return None;
-    };
-    text.chars()
-        .next()
-        .filter(|c| c.is_ascii_digit() || matches!(c, '*' | '#' | 'A'..='D'))
 }

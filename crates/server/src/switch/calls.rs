@@ -80,6 +80,13 @@ impl Calls {
     }
 }
 
+/// Lets the call's dial plan act on what just happened, then puts the call
+/// back in the table.
+fn settle(core: &mut Core, mut call: Call, now: Instant) {
+    call.drive_flow(core, now);
+    core.calls.put(call);
+}
+
 pub(super) fn handle_invite(
     core: &mut Core,
     tx: TransactionId,
@@ -115,7 +122,7 @@ fn with_dialog(core: &mut Core, tx: TransactionId, req: Request, source: Peer, n
         return;
     };
     call.handle_in_dialog(core, tx, req, source, now);
-    core.calls.put(call);
+    settle(core, call, now);
 }
 
 pub(super) fn handle_cancel(
@@ -132,7 +139,7 @@ pub(super) fn handle_cancel(
     };
     requests::respond(core, tx, req, 200, now);
     call.handle_caller_cancel(core, now);
-    core.calls.put(call);
+    settle(core, call, now);
 }
 
 pub(super) fn handle_ack(core: &mut Core, req: &Request, now: Instant) {
@@ -142,7 +149,7 @@ pub(super) fn handle_ack(core: &mut Core, req: &Request, now: Instant) {
         .and_then(|id| core.calls.by_call_id.get(id).copied());
     if let Some(mut call) = key.and_then(|k| core.calls.take(k)) {
         call.handle_ack(core, req, now);
-        core.calls.put(call);
+        settle(core, call, now);
     }
 }
 
@@ -152,7 +159,7 @@ pub(super) fn handle_response(core: &mut Core, tx: TransactionId, resp: Response
     };
     if let Some(mut call) = core.calls.take(key) {
         call.handle_response(core, role, resp, now);
-        core.calls.put(call);
+        settle(core, call, now);
     }
 }
 
@@ -217,7 +224,7 @@ pub(super) fn handle_stray_response(core: &mut Core, resp: Response, source: Pee
         .and_then(|id| core.calls.by_call_id.get(id).copied());
     if let Some(mut call) = key.and_then(|k| core.calls.take(k)) {
         call.handle_stray_2xx(core, &resp, source, now);
-        core.calls.put(call);
+        settle(core, call, now);
     }
 }
 
@@ -227,7 +234,7 @@ pub(super) fn handle_failure(core: &mut Core, tx: TransactionId, now: Instant) {
     };
     if let Some(mut call) = core.calls.take(key) {
         call.handle_tx_failure(core, role, now);
-        core.calls.put(call);
+        settle(core, call, now);
     }
 }
 
@@ -242,7 +249,7 @@ pub(super) fn handle_ack_timeout(core: &mut Core, tx: TransactionId, now: Instan
             super::call::HangupBy::System,
             now,
         );
-        core.calls.put(call);
+        settle(core, call, now);
     }
 }
 
@@ -255,7 +262,7 @@ pub(super) fn handle_media_event(core: &mut Core, event: MediaEvent, now: Instan
     };
     if let Some(mut call) = core.calls.take(key) {
         call.handle_media_event(core, event, now);
-        core.calls.put(call);
+        settle(core, call, now);
     }
 }
 
@@ -270,7 +277,7 @@ pub(super) fn handle_timeout(core: &mut Core, now: Instant) {
     for key in due {
         if let Some(mut call) = core.calls.take(key) {
             call.handle_timeout(core, now);
-            core.calls.put(call);
+            settle(core, call, now);
         }
     }
 }

@@ -10,9 +10,11 @@ mod auth;
 mod call;
 mod calls;
 mod dispatch;
+mod flow;
 mod keepalive;
 mod leg;
 mod outbound;
+mod prompts;
 mod registrar;
 mod requests;
 mod trunk_register;
@@ -51,6 +53,9 @@ pub enum Effect {
     },
     /// A call finished: its record must be stored durably.
     CallRecord(store::CallRecord),
+    /// A caller left a voicemail (the file is complete): store it and
+    /// notify whoever listens for new messages.
+    Voicemail(store::VoicemailMessage),
 }
 
 /// Wall-clock seconds derived from the monotonic `now`, so the core reads
@@ -80,6 +85,8 @@ pub struct Core {
     trunk_register: trunk_register::TrunkRegistrations,
     calls: calls::Calls,
     media: Box<dyn MediaControl>,
+    /// Prompt clips, loaded once by path.
+    prompts: prompts::Prompts,
     effects: VecDeque<Effect>,
     rng: StdRng,
     clock: WallClock,
@@ -113,6 +120,7 @@ impl Core {
             registrar: registrar::Registrar::default(),
             calls: calls::Calls::default(),
             media,
+            prompts: prompts::Prompts::default(),
             effects: VecDeque::new(),
             rng,
             clock,
@@ -154,7 +162,8 @@ impl Core {
         self.trunk_register.states()
     }
 
-    /// Swaps in a new plan; calls in progress keep what they captured.
+    /// Swaps in a new plan; calls in progress keep what they captured (each
+    /// call's dial-plan run holds the plan it started with).
     pub fn set_plan(&mut self, plan: Arc<dialplan::Plan>) {
         self.plan = plan;
     }

@@ -107,6 +107,12 @@ pub enum MediaOp {
     Bridge(LegId, LegId),
     Ringback(LegId),
     Close(LegId),
+    /// Clips by name (their file path), and whether they loop.
+    Play(LegId, Vec<String>, bool),
+    Stop(LegId),
+    /// Caller and operator channels, and the name asked for the file.
+    Record(LegId, LegId, String),
+    StopRecording(LegId),
 }
 
 #[derive(Debug, Default)]
@@ -155,6 +161,32 @@ impl MediaLog {
             .into_iter()
             .filter(|l| !closed.contains(l))
             .collect()
+    }
+
+    /// What was played into `leg`, in order: clip file names and looping.
+    pub fn plays(&self, leg: LegId) -> Vec<(Vec<String>, bool)> {
+        self.ops
+            .iter()
+            .filter_map(|o| match o {
+                MediaOp::Play(l, clips, looping) if *l == leg => {
+                    let names = clips
+                        .iter()
+                        .map(|c| {
+                            std::path::Path::new(c)
+                                .file_name()
+                                .map_or(c.clone(), |n| n.to_string_lossy().into_owned())
+                        })
+                        .collect();
+                    Some((names, *looping))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Index of the first op matching `f` (to check what came first).
+    pub fn position(&self, f: impl Fn(&MediaOp) -> bool) -> Option<usize> {
+        self.ops.iter().position(f)
     }
 
     pub fn port_of(&self, leg: LegId) -> Option<u16> {
@@ -212,6 +244,35 @@ impl MediaControl for MediaDouble {
             .ops
             .push(MediaOp::Close(leg));
     }
+
+    fn play(&mut self, leg: LegId, clips: Vec<media::player::Clip>, looping: bool) {
+        let names = clips.iter().map(|c| c.name().to_string()).collect();
+        let mut log = self.0.lock().expect("media log");
+        log.ops.push(MediaOp::Play(leg, names, looping));
+    }
+
+    fn stop(&mut self, leg: LegId) {
+        let mut log = self.0.lock().expect("media log");
+        log.ops.push(MediaOp::Stop(leg));
+    }
+
+    fn start_recording(
+        &mut self,
+        caller: LegId,
+        operator: LegId,
+        call_id: &str,
+        _notice: switchboard::media::Notice,
+    ) -> Option<std::path::PathBuf> {
+        let mut log = self.0.lock().expect("media log");
+        log.ops
+            .push(MediaOp::Record(caller, operator, call_id.to_string()));
+        Some(std::path::PathBuf::from(format!("/rec/{call_id}.wav")))
+    }
+
+    fn stop_recording(&mut self, leg: LegId) {
+        let mut log = self.0.lock().expect("media log");
+        log.ops.push(MediaOp::StopRecording(leg));
+    }
 }
 
 /// A message the core sent, parsed.
@@ -256,6 +317,7 @@ pub struct Sim {
     pub saved: Vec<store::Registration>,
     pub removed: Vec<(String, String)>,
     pub records: Vec<store::CallRecord>,
+    pub voicemails: Vec<store::VoicemailMessage>,
     /// Messages the core sent that do not parse; a panic unless allowed.
     pub unparsable: Vec<Vec<u8>>,
     pub allow_unparsable: bool,
@@ -293,6 +355,7 @@ impl Sim {
             saved: Vec::new(),
             removed: Vec::new(),
             records: Vec::new(),
+            voicemails: Vec::new(),
             unparsable: Vec::new(),
             allow_unparsable: false,
         }
@@ -381,6 +444,7 @@ impl Sim {
                     self.removed.push((username, contact))
                 }
                 Effect::CallRecord(r) => self.records.push(r),
+                Effect::Voicemail(m) => self.voicemails.push(m),
             }
         }
     }
