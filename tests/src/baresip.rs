@@ -22,6 +22,7 @@ use crate::audio::{self, Recording};
 use crate::ctrl::{Ctrl, Event};
 use crate::ports;
 use crate::process::ChildGuard;
+use crate::siptrace;
 use crate::testdir::TestDir;
 use crate::PROMPT;
 
@@ -230,6 +231,20 @@ impl Baresip {
             }
             std::thread::sleep(Duration::from_millis(200));
         }
+    }
+
+    /// SIP messages this phone received, from its SIP trace.
+    pub fn sip_received(&self) -> Vec<siptrace::Traced> {
+        let all = siptrace::parse(&self.log());
+        let me = self.sip_addr().to_string();
+        all.into_iter().filter(|m| m.to == me).collect()
+    }
+
+    /// How many SIP messages this phone received more than once
+    /// (retransmissions by whoever talks to it).
+    pub fn sip_repeats_received(&self) -> usize {
+        let msgs = self.sip_received();
+        siptrace::repeats(&msgs.iter().collect::<Vec<_>>())
     }
 
     /// Digits received as RFC 4733 events (CALL_DTMF_START), in order.

@@ -19,6 +19,7 @@ pub mod ports;
 pub mod process;
 pub mod sipp;
 pub mod sipraw;
+pub mod siptrace;
 pub mod switch;
 pub mod testdir;
 

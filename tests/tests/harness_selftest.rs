@@ -76,6 +76,23 @@ fn sipp_customer_reaches_baresip_with_speech_and_a_digit() {
         "digit 1 not received; events: {:?}",
         phone.ctrl.events()
     );
+    // The SIP trace shows what SIPp sent, each once.
+    let got: Vec<String> = phone
+        .sip_received()
+        .iter()
+        .map(|m| m.start_line().to_owned())
+        .collect();
+    for method in [
+        "INVITE sip:operator@",
+        "ACK sip:operator@",
+        "BYE sip:operator@",
+    ] {
+        assert!(
+            got.iter().any(|l| l.starts_with(method)),
+            "{method}: {got:?}"
+        );
+    }
+    assert_eq!(phone.sip_repeats_received(), 0, "{got:?}");
     let heard = phone.heard().expect("recording");
     // g711a.pcap: ~7 s of speech with short gaps.
     assert!(
