@@ -11,10 +11,12 @@ pub mod dtmf;
 mod error;
 pub mod g711;
 pub mod player;
+pub mod quality;
 
 pub mod recording;
 pub mod relay;
 pub mod rtcp;
+pub mod rtcp_session;
 pub mod rtp;
 pub mod source;
 pub mod stream;

@@ -236,6 +236,39 @@ pub fn write_receiver_report(
     Ok(w.finish(blocks))
 }
 
+/// SDES item type of the canonical name.
+const CNAME: u8 = 1;
+
+/// Write an SDES packet with one chunk: `ssrc` and its CNAME (RFC 3550
+/// 6.5; every compound packet must carry one). Returns its length.
+///
+/// # Errors
+/// [`MediaError::BufferTooSmall`] when it does not fit; a CNAME longer than
+/// 255 bytes is cut.
+pub fn write_sdes_cname(buf: &mut [u8], ssrc: u32, cname: &[u8]) -> Result<usize, MediaError> {
+    let name = cname.get(..255).unwrap_or(cname);
+    // ssrc, type, length, text, then at least one zero octet up to a word.
+    let chunk = 4 + 2 + name.len();
+    let chunk = (chunk / 4 + 1) * 4;
+    let len = HEADER_LEN + chunk;
+    if buf.len() < len {
+        return Err(MediaError::BufferTooSmall {
+            need: len,
+            have: buf.len(),
+        });
+    }
+    let out = &mut buf[..len];
+    out.fill(0);
+    out[0] = 0x80 | 1;
+    out[1] = SOURCE_DESCRIPTION;
+    out[2..4].copy_from_slice(&(((len / 4) - 1) as u16).to_be_bytes());
+    out[4..8].copy_from_slice(&ssrc.to_be_bytes());
+    out[8] = CNAME;
+    out[9] = name.len() as u8;
+    out[10..10 + name.len()].copy_from_slice(name);
+    Ok(len)
+}
+
 struct Writer<'a> {
     buf: &'a mut [u8],
     at: usize,
@@ -287,6 +320,22 @@ impl<'a> Writer<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rr_with_sdes_is_a_valid_compound() {
+        let mut buf = [0u8; 128];
+        let n = write_receiver_report(&mut buf, 5, &[block(9, 3)]).expect("fits");
+        for name in [&b"sw"[..], b"switch", b"abc"] {
+            let m = write_sdes_cname(&mut buf[n..], 5, name).expect("fits");
+            assert_eq!(m % 4, 0);
+            let c = Compound::parse(&buf[..n + m]).expect("valid compound");
+            let sdes = c.packets().nth(1).expect("sdes");
+            assert_eq!(sdes.packet_type, SOURCE_DESCRIPTION);
+            assert_eq!(sdes.body[4], CNAME);
+            assert_eq!(&sdes.body[6..6 + name.len()], name);
+            assert_eq!(sdes.body[6 + name.len()], 0, "terminated");
+        }
+    }
 
     fn block(ssrc: u32, lost: i32) -> ReportBlock {
         ReportBlock {

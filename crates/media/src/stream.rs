@@ -96,6 +96,14 @@ impl OutgoingStream {
         self.packets
     }
 
+    /// Our media clock at `now`, for an RTCP SR: the end of the last
+    /// packet plus the wall time beyond it.
+    #[must_use]
+    pub fn timestamp_at(&self, now: Instant) -> u32 {
+        let gap = u32::try_from(self.elapsed_samples(now)).unwrap_or(u32::MAX);
+        self.next_ts.wrapping_add(gap)
+    }
+
     /// Forget the current source so the next packet starts a new talkspurt,
     /// e.g. when the feed is switched off.
     pub fn detach(&mut self) {

@@ -33,7 +33,7 @@ pub enum MediaReport {
     /// A recording's file is complete (header final).
     RecordingDone(RecordingDone),
     /// A leg was closed; its final reception and quality figures.
-    LegClosed { leg: LegId, stats: LegStats },
+    LegClosed { leg: LegId, stats: Box<LegStats> },
 }
 
 /// A finished recording.

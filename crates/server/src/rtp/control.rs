@@ -44,7 +44,11 @@ impl MediaControl for RtpEngine {
     }
 
     fn play(&mut self, leg: LegId, clips: Vec<Clip>, looping: bool) {
-        RtpEngine::play(self, leg, PlaySource::Playlist(Playlist::new(clips, looping)));
+        RtpEngine::play(
+            self,
+            leg,
+            PlaySource::Playlist(Playlist::new(clips, looping)),
+        );
     }
 
     fn stop(&mut self, leg: LegId) {
@@ -53,5 +57,9 @@ impl MediaControl for RtpEngine {
 
     fn echo(&mut self, leg: LegId) {
         RtpEngine::echo(self, leg);
+    }
+
+    fn set_hold(&mut self, leg: LegId, on_hold: bool) {
+        RtpEngine::set_hold(self, leg, on_hold);
     }
 }

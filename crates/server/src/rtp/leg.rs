@@ -7,7 +7,9 @@ use std::time::Instant;
 use media::dtmf::DtmfReceiver;
 use media::g711::{self, Codec};
 use media::player::{Frame, Playout};
+use media::quality::Quality;
 use media::relay::{LegFormat, Relay, RelayCounters};
+use media::rtcp_session::{RemoteQuality, RtcpSession, SenderState};
 use media::rtp::{write_packet, OutHeader};
 use media::source::SourceLock;
 use media::stream::{OutgoingStream, PacketKind, SourceId};
@@ -17,12 +19,17 @@ use sdp::{AudioCodec, Direction, NegotiatedAudio};
 use super::recorder::RecordTap;
 use crate::media::LegId;
 
+/// Our RTCP canonical name.
+const CNAME: &[u8] = b"switchboard";
+/// Fixed RTP header length (we send no CSRC or extensions).
+const RTP_HEADER: usize = 12;
+
 /// Feed ids of a leg's outgoing stream (see `media::stream::SourceId`).
 pub(super) const FEED_RELAY: u32 = 0;
 pub(super) const FEED_PLAYER: u32 = 1;
 
-/// Snapshot of a leg for tests, logs and the dashboard.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Snapshot of a leg for tests, logs, the dashboard and the call record.
+#[derive(Debug, Clone, PartialEq)]
 pub struct LegStats {
     pub port: u16,
     /// The peer address learned by symmetric RTP (locked), if any.
@@ -40,14 +47,26 @@ pub struct LegStats {
     pub relay_in: Option<RelayCounters>,
     /// Whether the leg's audio goes to a recording.
     pub recording: bool,
+    pub on_hold: bool,
+    /// What we receive from the peer: packets, loss, jitter, RTT, MOS.
+    pub quality: Quality,
+    /// What the peer reported (RTCP) about the stream we send it.
+    pub remote: Option<RemoteQuality>,
+    pub rtcp_sent: u64,
+    pub rtcp_received: u64,
+    /// The peer said RTCP BYE.
+    pub rtcp_goodbye: bool,
 }
 
 pub(super) struct Leg {
     pub id: LegId,
     pub port: u16,
     pub socket: tokio::net::UdpSocket,
-    /// Held so the RTCP port stays ours; we neither read nor send RTCP yet.
-    pub _rtcp: std::net::UdpSocket,
+    pub rtcp: tokio::net::UdpSocket,
+    pub rtcp_session: RtcpSession,
+    /// Where the peer's RTCP comes from (symmetric RTCP), once it came.
+    pub rtcp_from: Option<SocketAddr>,
+    pub on_hold: bool,
     pub format: Option<LegFormat>,
     pub direction: Direction,
     pub lock: SourceLock,
@@ -64,6 +83,8 @@ pub(super) struct Leg {
     pub received: u64,
     pub malformed: u64,
     pub sent: u64,
+    /// Payload octets sent (for the SR).
+    pub sent_octets: u64,
     pub send_errors: u64,
     /// This leg's channel of a recording, if it is recorded.
     pub record: Option<RecordTap>,
@@ -74,14 +95,21 @@ impl Leg {
         id: LegId,
         port: u16,
         socket: tokio::net::UdpSocket,
-        rtcp: std::net::UdpSocket,
+        rtcp: tokio::net::UdpSocket,
+        rtcp_interval: std::time::Duration,
         now: Instant,
     ) -> Leg {
+        // Spread the legs' reports over the interval.
+        let interval_ms = rtcp_interval.as_millis().max(1) as u64;
+        let first = std::time::Duration::from_millis(rand::random::<u64>() % interval_ms);
         Leg {
             id,
             port,
             socket,
-            _rtcp: rtcp,
+            rtcp,
+            rtcp_session: RtcpSession::new(now, rtcp_interval, first),
+            rtcp_from: None,
+            on_hold: false,
             format: None,
             direction: Direction::SendRecv,
             lock: SourceLock::new(None),
@@ -97,6 +125,7 @@ impl Leg {
             received: 0,
             malformed: 0,
             sent: 0,
+            sent_octets: 0,
             send_errors: 0,
             record: None,
         }
@@ -129,7 +158,10 @@ impl Leg {
 
     pub fn send(&mut self, packet: &[u8], to: SocketAddr) {
         match self.socket.try_send_to(packet, to) {
-            Ok(_) => self.sent += 1,
+            Ok(_) => {
+                self.sent += 1;
+                self.sent_octets += packet.len().saturating_sub(RTP_HEADER) as u64;
+            }
             // A full socket buffer or an unreachable peer loses one packet;
             // RTP is built for that.
             Err(_) => self.send_errors += 1,
@@ -167,7 +199,10 @@ impl Leg {
             };
             if let Ok(len) = write_packet(out, &header, &payload) {
                 match self.socket.try_send_to(&out[..len], dest) {
-                    Ok(_) => self.sent += 1,
+                    Ok(_) => {
+                        self.sent += 1;
+                        self.sent_octets += FRAME_SAMPLES as u64;
+                    }
                     Err(_) => self.send_errors += 1,
                 }
             }
@@ -191,6 +226,67 @@ impl Leg {
             send_errors: self.send_errors,
             relay_in: self.relay_in.as_ref().map(Relay::counters),
             recording: self.record.is_some(),
+            on_hold: self.on_hold,
+            quality: self.rtcp_session.quality(),
+            remote: self.rtcp_session.remote(),
+            rtcp_sent: self.rtcp_session.reports_sent(),
+            rtcp_received: self.rtcp_session.reports_received(),
+            rtcp_goodbye: self.rtcp_session.goodbye(),
+        }
+    }
+
+    /// Send our RTCP report if it is due. It goes where the peer's RTCP
+    /// comes from, else to the port above its RTP.
+    pub fn send_rtcp_if_due(&mut self, now: Instant, ntp_now: u64, out: &mut [u8]) {
+        if now < self.rtcp_session.next_deadline() || self.format.is_none() {
+            return;
+        }
+        let Some(dest) = self.rtcp_from.or_else(|| {
+            self.lock
+                .send_to()
+                .map(|a| SocketAddr::new(a.ip(), a.port().wrapping_add(1)))
+        }) else {
+            return;
+        };
+        let ssrc = self.stream.ssrc();
+        let sender = (self.stream.packets() > 0).then(|| SenderState {
+            ssrc,
+            packets: self.sent as u32,
+            octets: self.sent_octets as u32,
+            rtp_timestamp: self.stream.timestamp_at(now),
+        });
+        if let Some(len) = self
+            .rtcp_session
+            .poll_report(now, ntp_now, ssrc, sender, CNAME, out)
+        {
+            if let Some(packet) = out.get(..len) {
+                // A lost report is harmless; the next one follows.
+                let _ = self.rtcp.try_send_to(packet, dest);
+            }
+        }
+    }
+
+    /// A datagram arrived on the RTCP port. Only the peer's host may
+    /// report (RTCP bleed): its RTP source, else its SDP address.
+    pub fn on_rtcp(&mut self, from: SocketAddr, packet: &[u8], ntp_now: u64, now: Instant) {
+        let Some(peer) = self.lock.send_to() else {
+            return;
+        };
+        if from.ip() != peer.ip() {
+            return;
+        }
+        let ssrc = self.stream.ssrc();
+        if self
+            .rtcp_session
+            .on_rtcp(packet, ssrc, ntp_now, now)
+            .is_ok()
+        {
+            self.rtcp_from = Some(from);
+            if self.on_hold {
+                // A held phone may send no RTP at all; its reports show it is alive.
+                self.last_rtp = now;
+                self.timed_out = false;
+            }
         }
     }
 }

@@ -146,6 +146,13 @@ impl RtpEngine {
                 None
             }
         };
+        let settings = worker::Settings {
+            events,
+            reports,
+            media_timeout: config.media_timeout,
+            hold_timeout: options.hold_timeout,
+            rtcp_interval: options.rtcp_interval,
+        };
         let count = if config.workers == 0 {
             std::thread::available_parallelism().map_or(1, |n| n.get())
         } else {
@@ -154,7 +161,7 @@ impl RtpEngine {
         let workers = (0..count)
             .map(|i| {
                 let (tx, rx) = mpsc::unbounded_channel();
-                let worker = Worker::new(i, events.clone(), config.media_timeout);
+                let worker = Worker::new(i, settings.clone());
                 tokio::spawn(worker.run(rx));
                 tx
             })
@@ -230,6 +237,18 @@ impl RtpEngine {
     /// outgoing stream. Ends with `unbridge`, a `bridge` or `close_leg`.
     pub fn echo(&mut self, leg: LegId) {
         self.to_leg(leg, Command::Echo { id: leg });
+    }
+
+    /// A held leg may be silent for the hold timeout (and its RTCP keeps it
+    /// alive); off hold, the media timeout applies again, counted afresh.
+    pub fn set_hold(&mut self, leg: LegId, on_hold: bool) {
+        self.to_leg(
+            leg,
+            Command::Hold {
+                id: leg,
+                on: on_hold,
+            },
+        );
     }
 
     /// Stop relaying between `leg` and whatever it is bridged to.

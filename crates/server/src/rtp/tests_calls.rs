@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use media::g711::{self, Codec};
 use media::recording::read_stereo;
+use media::rtcp::{write_sender_report, Compound, Report, ReportBlock, SenderInfo};
 use sdp::AudioCodec;
 use tokio::sync::mpsc;
 
@@ -197,4 +198,112 @@ async fn echo_returns_the_legs_own_audio_in_its_own_stream() {
     assert_eq!(s.dropped_by_lock, 1);
     assert_eq!(s.sent, 10);
     let _ = &mut rig.events;
+}
+
+#[tokio::test]
+async fn rtcp_reports_are_exchanged_and_quality_is_kept_until_close() {
+    let mut rig = rig(24, Duration::from_secs(60), |o| {
+        o.rtcp_interval = Duration::from_millis(200);
+    });
+    let (handset, addr) = phone().await;
+    let (handset_rtcp, _) = phone().await;
+    let (leg, port) = rig.engine.open_leg().expect("leg");
+    rig.engine.configure(leg, &audio(AudioCodec::Pcmu, addr));
+    rig.engine.ringback(leg);
+    // Learn our SSRC from the ringback, and send 20 packets with one gap.
+    let (ours, _) = recv(&handset).await;
+    for seq in (0..21u16).filter(|s| *s != 7) {
+        let p = rtp(0, seq, u32::from(seq) * 160, 0xF0F0, false, &[0xFF; 160]);
+        handset.send_to(&p, to_port(port)).await.expect("send");
+    }
+    // The handset's SR, with a block saying it lost nothing of ours.
+    let mut sr = [0u8; 128];
+    let info = SenderInfo {
+        ssrc: 0xF0F0,
+        ntp: 0x0000_1234_5678_0000,
+        rtp_timestamp: 3200,
+        packets: 20,
+        octets: 3200,
+    };
+    let block = ReportBlock {
+        ssrc: ours.ssrc,
+        fraction_lost: 0,
+        cumulative_lost: 0,
+        highest_sequence: u32::from(ours.sequence),
+        jitter: 8,
+        last_sr: 0,
+        delay_since_last_sr: 0,
+    };
+    let n = write_sender_report(&mut sr, &info, &[block]).expect("fits");
+    handset_rtcp
+        .send_to(&sr[..n], to_port(port + 1))
+        .await
+        .expect("send rtcp");
+
+    // Our report comes back to where the handset's RTCP came from.
+    let mut buf = [0u8; 512];
+    let (len, from) = tokio::time::timeout(WAIT, handset_rtcp.recv_from(&mut buf))
+        .await
+        .expect("a report within the wait")
+        .expect("recv");
+    assert_eq!(from, to_port(port + 1));
+    let compound = Compound::parse(&buf[..len]).expect("valid compound RTCP");
+    let first = compound.packets().next().expect("a packet");
+    let report = Report::parse(&first).expect("SR or RR first");
+    assert!(report.sender.is_some(), "we send ringback, so an SR");
+    let about = report
+        .blocks()
+        .next()
+        .expect("a block on the handset's stream");
+    assert_eq!(about.ssrc, 0xF0F0);
+    assert_eq!(about.highest_sequence, 20);
+    assert_eq!(about.cumulative_lost, 1);
+    assert_eq!(about.last_sr, 0x1234_5678, "middle of the handset's NTP");
+
+    let s = rig.engine.stats(leg).await.expect("leg");
+    assert_eq!(s.quality.packets_received, 20);
+    assert_eq!(s.quality.packets_lost, 1);
+    assert!(
+        s.quality.mos > 3.5 && s.quality.mos <= 4.5,
+        "mos {}",
+        s.quality.mos
+    );
+    assert_eq!(s.rtcp_received, 1);
+    assert!(s.rtcp_sent >= 1);
+    assert_eq!(s.remote.map(|r| r.cumulative_lost), Some(0));
+
+    rig.engine.close_leg(leg);
+    match next_report(&mut rig.reports).await {
+        MediaReport::LegClosed { leg: closed, stats } => {
+            assert_eq!(closed, leg);
+            assert_eq!(stats.quality.packets_received, 20);
+            assert_eq!(stats.rtcp_received, 1);
+        }
+        other => panic!("expected LegClosed, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_held_leg_outlives_the_media_timeout_until_taken_off_hold() {
+    let mut rig = rig(25, Duration::from_millis(300), |o| {
+        o.hold_timeout = Duration::from_secs(30);
+    });
+    let (_handset, addr) = phone().await;
+    let (leg, _) = rig.engine.open_leg().expect("leg");
+    rig.engine.configure(leg, &audio(AudioCodec::Pcmu, addr));
+    rig.engine.set_hold(leg, true);
+    assert!(rig.engine.stats(leg).await.is_some_and(|s| s.on_hold));
+    let quiet = tokio::time::timeout(Duration::from_millis(700), rig.events.recv()).await;
+    assert!(quiet.is_err(), "no timeout on hold: {quiet:?}");
+    rig.engine.set_hold(leg, false);
+    let started = std::time::Instant::now();
+    let ev = tokio::time::timeout(WAIT, rig.events.recv())
+        .await
+        .expect("timeout event off hold")
+        .expect("open");
+    assert_eq!(ev, MediaEvent::Timeout { leg });
+    assert!(
+        started.elapsed() >= Duration::from_millis(250),
+        "counted afresh"
+    );
 }

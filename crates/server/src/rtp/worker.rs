@@ -34,6 +34,8 @@ const RECV_BUF: usize = 2048;
 /// Packets read from one socket per poll before moving on, so a flood on
 /// one port cannot starve the others.
 const BURST: usize = 32;
+/// RTCP datagrams read from one port per poll.
+const RTCP_BURST: usize = 4;
 
 pub(super) enum Command {
     Create {
@@ -72,6 +74,10 @@ pub(super) enum Command {
     StopRecording {
         id: LegId,
     },
+    Hold {
+        id: LegId,
+        on: bool,
+    },
     Release {
         id: LegId,
     },
@@ -105,12 +111,23 @@ impl Command {
             | Command::Stop { id }
             | Command::Record { id, .. }
             | Command::StopRecording { id }
+            | Command::Hold { id, .. }
             | Command::Release { id }
             | Command::Stats { id, .. }
             | Command::Detach { id, .. } => [Some(*id), None],
             Command::Create { .. } | Command::Expect { .. } | Command::Adopt { .. } => [None, None],
         }
     }
+}
+
+/// What every worker of an engine shares.
+#[derive(Clone)]
+pub(super) struct Settings {
+    pub events: EventSink,
+    pub reports: ReportSink,
+    pub media_timeout: Duration,
+    pub hold_timeout: Duration,
+    pub rtcp_interval: Duration,
 }
 
 pub(super) struct Worker {
@@ -121,20 +138,26 @@ pub(super) struct Worker {
     /// Legs on their way here, with the commands that arrived before them.
     incoming: HashMap<LegId, Vec<Command>>,
     events: EventSink,
+    reports: ReportSink,
     media_timeout: Duration,
+    hold_timeout: Duration,
+    rtcp_interval: Duration,
     buf: Box<[u8; RECV_BUF]>,
     frame: Box<Frame>,
 }
 
 impl Worker {
-    pub fn new(index: usize, events: EventSink, media_timeout: Duration) -> Worker {
+    pub fn new(index: usize, settings: Settings) -> Worker {
         Worker {
             index,
             legs: HashMap::new(),
             order: Vec::new(),
             incoming: HashMap::new(),
-            events,
-            media_timeout,
+            events: settings.events,
+            reports: settings.reports,
+            media_timeout: settings.media_timeout,
+            hold_timeout: settings.hold_timeout,
+            rtcp_interval: settings.rtcp_interval,
             buf: Box::new([0; RECV_BUF]),
             frame: Box::new([0; FRAME_SAMPLES]),
         }
@@ -173,9 +196,16 @@ impl Worker {
                 port,
                 rtp,
                 rtcp,
-            } => match tokio::net::UdpSocket::from_std(rtp) {
-                Ok(socket) => self.insert(Leg::new(id, port, socket, rtcp, now)),
-                Err(e) => tracing::warn!(?id, port, "cannot register RTP socket: {e}"),
+            } => match (
+                tokio::net::UdpSocket::from_std(rtp),
+                tokio::net::UdpSocket::from_std(rtcp),
+            ) {
+                (Ok(socket), Ok(rtcp)) => {
+                    self.insert(Leg::new(id, port, socket, rtcp, self.rtcp_interval, now));
+                }
+                (Err(e), _) | (_, Err(e)) => {
+                    tracing::warn!(?id, port, "cannot register RTP/RTCP socket: {e}");
+                }
             },
             Command::Configure { id, audio } => {
                 if let Some(leg) = self.legs.get_mut(&id) {
@@ -210,9 +240,22 @@ impl Worker {
                     leg.record = None;
                 }
             }
+            Command::Hold { id, on } => {
+                if let Some(leg) = self.legs.get_mut(&id) {
+                    leg.on_hold = on;
+                    // Silence counts afresh under the new limit.
+                    leg.last_rtp = now;
+                    leg.timed_out = false;
+                }
+            }
             Command::Release { id } => {
                 self.unbridge(id);
-                self.remove(id);
+                if let Some(leg) = self.remove(id) {
+                    (self.reports)(MediaReport::LegClosed {
+                        leg: id,
+                        stats: Box::new(leg.stats()),
+                    });
+                }
             }
             Command::Stats { id, reply } => {
                 let _ = reply.send(self.legs.get(&id).map(Leg::stats));
@@ -327,12 +370,20 @@ impl Worker {
             frame,
             buf,
             media_timeout,
+            hold_timeout,
             ..
         } = self;
+        let ntp = ntp_now();
         for leg in legs.values_mut() {
             if leg.playout.is_some() {
                 leg.play_due_frames(now, frame, &mut buf[..]);
             }
+            leg.send_rtcp_if_due(now, ntp, &mut buf[..]);
+            let limit = if leg.on_hold {
+                *hold_timeout
+            } else {
+                *media_timeout
+            };
             while let Some(digit) = leg.dtmf.poll_digit(now) {
                 events(MediaEvent::Dtmf {
                     leg: leg.id,
@@ -342,7 +393,7 @@ impl Worker {
             if leg.format.is_some()
                 && leg.direction.receives()
                 && !leg.timed_out
-                && now.saturating_duration_since(leg.last_rtp) >= *media_timeout
+                && now.saturating_duration_since(leg.last_rtp) >= limit
             {
                 leg.timed_out = true;
                 events(MediaEvent::Timeout { leg: leg.id });
@@ -376,8 +427,25 @@ impl Worker {
                 let len = read.filled().len();
                 self.on_packet(id, from, len, now);
             }
+            self.poll_rtcp(cx, id, now);
         }
         Poll::Pending
+    }
+
+    /// Read what waits on a leg's RTCP port (a few reports per 5 s).
+    fn poll_rtcp(&mut self, cx: &mut Context<'_>, id: LegId, now: Instant) {
+        let Some(leg) = self.legs.get_mut(&id) else {
+            return;
+        };
+        for _ in 0..RTCP_BURST {
+            let mut read = ReadBuf::new(&mut self.buf[..]);
+            match leg.rtcp.poll_recv_from(cx, &mut read) {
+                Poll::Ready(Ok(from)) => leg.on_rtcp(from, read.filled(), ntp_now(), now),
+                Poll::Ready(Err(_)) => {}
+                Poll::Pending => return,
+            }
+        }
+        cx.waker().wake_by_ref();
     }
 
     /// The hot path: one datagram arrived on leg `id`.
@@ -399,9 +467,13 @@ impl Worker {
         leg.received += 1;
         leg.last_rtp = now;
         leg.timed_out = false;
-        if let (Some(tap), Some(format)) = (leg.record.as_mut(), leg.format) {
+        if let Some(format) = leg.format {
             if let Some(codec) = format.codec_of(header.payload_type) {
-                tap.feed(codec, header.payload(packet), now);
+                leg.rtcp_session
+                    .on_rtp(header.ssrc, header.sequence, header.timestamp, now);
+                if let Some(tap) = leg.record.as_mut() {
+                    tap.feed(codec, header.payload(packet), now);
+                }
             }
         }
         let event_pt = leg.format.and_then(|f| f.event_pt);
@@ -446,4 +518,13 @@ impl Worker {
 #[allow(clippy::disallowed_methods)]
 fn clock() -> Instant {
     Instant::now()
+}
+
+/// Wall clock as NTP, for RTCP sender reports and round trips.
+#[allow(clippy::disallowed_methods)]
+fn ntp_now() -> u64 {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    media::rtcp_session::ntp_from_unix(since)
 }
