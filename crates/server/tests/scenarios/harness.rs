@@ -329,21 +329,28 @@ impl Sim {
     }
 
     pub fn with_config(text: &str) -> Sim {
+        Sim::with_config_at(text, UNIX_AT_ORIGIN)
+    }
+
+    /// A core whose wall clock reads `unix` at the simulated origin (for
+    /// business hours).
+    pub fn with_config_at(text: &str, unix: u64) -> Sim {
+        let plan = dialplan::load_str("test.toml", text).expect("test config is valid");
+        Sim::with_plan_at(Arc::new(plan), unix)
+    }
+
+    pub fn with_plan_at(plan: Arc<dialplan::Plan>, unix: u64) -> Sim {
         // The simulated clock's origin: the only clock reading in these
         // tests; everything after is origin + simulated durations.
         #[allow(clippy::disallowed_methods)]
         let origin = Instant::now();
-        let plan = dialplan::load_str("test.toml", text).expect("test config is valid");
         let media = Arc::new(Mutex::new(MediaLog::default()));
         let listen: SocketAddr = "0.0.0.0:5060".parse().expect("listen address");
         let core = Core::new(
-            Arc::new(plan),
+            plan,
             Box::new(MediaDouble(media.clone())),
             listen,
-            WallClock {
-                at: origin,
-                unix: UNIX_AT_ORIGIN,
-            },
+            WallClock { at: origin, unix },
             7,
         );
         Sim {

@@ -11,6 +11,7 @@ mod harness;
 mod peers;
 
 mod inbound;
+mod ivr;
 mod keepalive;
 mod outbound;
 mod register;
