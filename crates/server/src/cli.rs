@@ -161,11 +161,14 @@ fn print_diagnostics(diags: &[dialplan::Diagnostic]) {
 
 fn run(config: Option<PathBuf>) -> ExitCode {
     init_logging();
+    // The file the switch runs on (and reloads); `None`: the embedded default.
+    let config = config.or_else(|| {
+        Path::new(DEFAULT_CONFIG_PATH)
+            .exists()
+            .then(|| PathBuf::from(DEFAULT_CONFIG_PATH))
+    });
     let loaded = match &config {
         Some(path) => dialplan::load(path),
-        None if Path::new(DEFAULT_CONFIG_PATH).exists() => {
-            dialplan::load(Path::new(DEFAULT_CONFIG_PATH))
-        }
         None => dialplan::load_str("<embedded config/switchboard.toml>", EMBEDDED_CONFIG),
     };
     let plan = match loaded {

@@ -1,6 +1,8 @@
 //! The tokio driver: binds the transports, starts the media engine and the
 //! store, and runs the signalling core in one task, feeding it messages,
-//! media events and timer expiries and carrying out its effects.
+//! media events, timer expiries and reloaded plans and carrying out its
+//! effects. Beside it run the reload task (`reload.rs`) and the HTTP API,
+//! which sees the core only through the snapshots `live.rs` publishes.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -10,11 +12,15 @@ use anyhow::Context;
 use store::{RegistrationStore, Store};
 use tokio::sync::mpsc;
 
+use crate::live::{LiveBook, ServerApi};
 use crate::media::MediaEvent;
+use crate::reload::{Reloader, SharedStatus};
 use crate::switch::{Core, Effect, WallClock};
 use crate::transport::{Inbound, Transports};
 
-pub async fn run(plan: dialplan::Plan, _config_path: Option<PathBuf>) -> anyhow::Result<()> {
+/// Runs the switch on `plan`, read from `config_path` (`None`: the config
+/// built into the binary, which cannot be reloaded).
+pub async fn run(plan: dialplan::Plan, config_path: Option<PathBuf>) -> anyhow::Result<()> {
     let plan = Arc::new(plan);
     let server = plan.server().clone();
     std::fs::create_dir_all(&server.data_dir)
@@ -29,6 +35,12 @@ pub async fn run(plan: dialplan::Plan, _config_path: Option<PathBuf>) -> anyhow:
         .await
         .with_context(|| format!("cannot listen for SIP on {}", server.sip_listen))?;
     let local = transports.local_addr();
+    // Bound before anything runs, so a taken port stops the start with a clear message.
+    let api_listener = if plan.api().enabled {
+        Some(api::bind(plan.api().listen).await?)
+    } else {
+        None
+    };
 
     let (media_tx, mut media_rx) = mpsc::unbounded_channel::<MediaEvent>();
     let rtp_config = crate::rtp::RtpConfig {
@@ -59,6 +71,10 @@ pub async fn run(plan: dialplan::Plan, _config_path: Option<PathBuf>) -> anyhow:
     if !restored.is_empty() {
         tracing::info!("restored {} registrations", restored.len());
     }
+    let (mut book, live_rx) = LiveBook::new(clock.unix as i64 * 1000);
+    for reg in &restored {
+        book.binding_saved(reg);
+    }
     core.restore_bindings(restored, now);
     core.start_trunk_registrations(now);
 
@@ -68,10 +84,38 @@ pub async fn run(plan: dialplan::Plan, _config_path: Option<PathBuf>) -> anyhow:
         server.rtp_ports
     );
 
+    let (plan_tx, mut plan_rx) = mpsc::unbounded_channel::<Arc<dialplan::Plan>>();
+    let (reload_tx, reload_rx) = mpsc::channel(8);
+    let status = SharedStatus::default();
+    let reloader = Reloader::new(config_path, plan.clone(), plan_tx, status.clone());
+    tokio::spawn(reloader.run(reload_rx));
+    // Dropped when this function returns, which stops the API.
+    let (_api_stop, api_stopped) = tokio::sync::oneshot::channel::<()>();
+    if let Some(listener) = api_listener {
+        let state = Arc::new(ServerApi {
+            live: live_rx,
+            store: store.clone(),
+            reloads: reload_tx,
+            status,
+            data_dir: server.data_dir.clone(),
+        });
+        let addr = listener.local_addr()?;
+        tracing::info!("HTTP API on http://{addr}/ (health, metrics, /api/...)");
+        tokio::spawn(async move {
+            let stopped = async {
+                let _ = api_stopped.await;
+            };
+            if let Err(e) = api::serve(listener, state, stopped).await {
+                tracing::error!("{e}");
+            }
+        });
+    }
+
     let mut terminate = shutdown_signal();
     loop {
         // First thing each turn, so what start_trunk_registrations queued goes out.
-        apply_effects(&mut core, &transports, &*store);
+        apply_effects(&mut core, &transports, &*store, &mut book);
+        book.publish(core.active_calls());
         let deadline = core.poll_timeout();
         let sleep = async {
             match deadline {
@@ -87,6 +131,8 @@ pub async fn run(plan: dialplan::Plan, _config_path: Option<PathBuf>) -> anyhow:
             }
             Some(ev) = media_rx.recv() => core.handle_media_event(ev, now_instant()),
             _ = sleep => core.handle_timeout(now_instant()),
+            // Calls in progress keep the plan they captured; new ones get this.
+            Some(plan) = plan_rx.recv() => core.set_plan(plan),
             _ = &mut terminate => {
                 tracing::info!("shutting down");
                 break;
@@ -98,7 +144,7 @@ pub async fn run(plan: dialplan::Plan, _config_path: Option<PathBuf>) -> anyhow:
     core.unregister_trunks(now_instant());
     let give_up = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
     loop {
-        apply_effects(&mut core, &transports, &*store);
+        apply_effects(&mut core, &transports, &*store, &mut book);
         if !core.trunks_unregistering() {
             break;
         }
@@ -121,16 +167,24 @@ pub async fn run(plan: dialplan::Plan, _config_path: Option<PathBuf>) -> anyhow:
     Ok(())
 }
 
-/// Carries out what the core asked for: datagrams out, records stored.
-fn apply_effects(core: &mut Core, transports: &Transports, store: &dyn Store) {
+/// Carries out what the core asked for: datagrams out, records stored, and
+/// the API's figures kept up to date.
+fn apply_effects(core: &mut Core, transports: &Transports, store: &dyn Store, book: &mut LiveBook) {
     while let Some(effect) = core.poll_effect() {
         match effect {
             Effect::Send { peer, data } => transports.send(peer, data),
-            Effect::SaveBinding(reg) => log_err(store.upsert_registration(reg)),
+            Effect::SaveBinding(reg) => {
+                book.binding_saved(&reg);
+                log_err(store.upsert_registration(reg))
+            }
             Effect::RemoveBinding { username, contact } => {
+                book.binding_removed(&username, &contact);
                 log_err(store.remove_registration(&username, &contact))
             }
-            Effect::CallRecord(record) => log_err(store.insert_call_record(record)),
+            Effect::CallRecord(record) => {
+                book.call_finished(record.disposition);
+                log_err(store.insert_call_record(record))
+            }
             Effect::Voicemail(message) => {
                 // The notification until webhooks exist: one log line a
                 // watcher can act on.

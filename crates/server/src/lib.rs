@@ -5,7 +5,9 @@
 
 pub mod cli;
 mod driver;
+pub mod live;
 pub mod media;
+pub mod reload;
 pub mod rtp;
 pub mod switch;
 pub mod transport;
