@@ -43,6 +43,8 @@ pub struct SwitchConfig {
     /// Each number rings every operator of group `sales`.
     pub numbers: Vec<String>,
     pub ring_timeout_secs: u32,
+    /// Run the HTTP API (on a free 127.0.0.1 port, see [`Switch::api`]).
+    pub api: bool,
     /// Appended to the generated TOML as is (extra sections for a test).
     pub extra_toml: String,
 }
@@ -69,6 +71,7 @@ impl SwitchConfig {
             ],
             numbers: vec![DEMO_NUMBER.to_owned()],
             ring_timeout_secs: 20,
+            api: true,
             extra_toml: String::new(),
         }
     }
@@ -81,10 +84,12 @@ impl SwitchConfig {
             .unwrap_or_else(|| panic!("no operator {username} in the test config"))
     }
 
-    /// The TOML text for a switch on `sip` with RTP in `rtp` and files in `data_dir`.
+    /// The TOML text for a switch on `sip` (and its HTTP API on `api`) with
+    /// RTP in `rtp` and files in `data_dir`.
     pub fn render(
         &self,
         sip: SocketAddr,
+        api: SocketAddr,
         rtp: &std::ops::RangeInclusive<u16>,
         data_dir: &Path,
     ) -> String {
@@ -99,6 +104,12 @@ impl SwitchConfig {
         let _ = writeln!(t, "prompts_dir = {}", q(&prompts.display().to_string()));
         let _ = writeln!(t, "ring_timeout = {}", self.ring_timeout_secs);
         let _ = writeln!(t, "media_timeout = 60\nnode_id = \"test\"\n");
+        let _ = writeln!(
+            t,
+            "[api]\nenabled = {}\nlisten = {}\n",
+            self.api,
+            q(&api.to_string())
+        );
         let _ = writeln!(t, "[registrar]\nrealm = \"switchboard\"\n");
         let _ = writeln!(t, "[[trunk]]\nname = \"provider\"");
         let addrs: Vec<String> = self.trunk_addresses.iter().map(|a| q(a)).collect();
@@ -139,6 +150,8 @@ pub struct Switch {
     child: ChildGuard,
     /// Where it takes SIP (UDP and TCP).
     pub sip: SocketAddr,
+    /// Where its HTTP API listens (when `config.api`).
+    pub api: SocketAddr,
     pub config: SwitchConfig,
     pub config_path: PathBuf,
     pub data_dir: PathBuf,
@@ -153,11 +166,12 @@ impl Switch {
         let bin = switchboard_binary()?;
         let mut dir = TestDir::new("switch")?;
         let sip = SocketAddr::from(([127, 0, 0, 1], ports::free_port()?));
+        let api = SocketAddr::from(([127, 0, 0, 1], ports::free_tcp_port()?));
         let rtp = ports::free_udp_range(200)?;
         let data_dir = dir.path().join("data");
         std::fs::create_dir_all(&data_dir)?;
         let config_path = dir.path().join("switchboard.toml");
-        std::fs::write(&config_path, config.render(sip, &rtp, &data_dir))?;
+        std::fs::write(&config_path, config.render(sip, api, &rtp, &data_dir))?;
 
         let log = dir.path().join("switch.log");
         let child = match launch(&bin, &config_path, dir.path(), &log) {
@@ -170,6 +184,7 @@ impl Switch {
         Ok(Switch {
             child,
             sip,
+            api,
             config,
             config_path,
             data_dir,
