@@ -38,6 +38,9 @@ pub struct ApiSettings {
     pub enabled: bool,
     /// Port 0 lets the system pick a free port (the server logs it).
     pub listen: SocketAddr,
+    /// `listen` was not written: the default applies. The server then treats a taken port as
+    /// "run without the API" instead of refusing to start.
+    pub default_listen: bool,
 }
 
 /// `[registrar]`: how operators' softphones register.

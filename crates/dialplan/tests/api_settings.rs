@@ -17,6 +17,7 @@ fn api_defaults_to_loopback_8080_enabled() {
     let plan = load_str("t.toml", BASE).unwrap();
     assert!(plan.api().enabled);
     assert_eq!(plan.api().listen, addr("127.0.0.1:8080"));
+    assert!(plan.api().default_listen);
 }
 
 #[test]
@@ -25,6 +26,7 @@ fn api_listen_and_enabled_are_read() {
     let plan = load_str("t.toml", &text).unwrap();
     assert!(!plan.api().enabled);
     assert_eq!(plan.api().listen, addr("127.0.0.1:0"));
+    assert!(!plan.api().default_listen);
 }
 
 #[test]

@@ -35,11 +35,20 @@ pub async fn run(plan: dialplan::Plan, config_path: Option<PathBuf>) -> anyhow::
         .await
         .with_context(|| format!("cannot listen for SIP on {}", server.sip_listen))?;
     let local = transports.local_addr();
-    // Bound before anything runs, so a taken port stops the start with a clear message.
-    let api_listener = if plan.api().enabled {
-        Some(api::bind(plan.api().listen).await?)
-    } else {
-        None
+    // Bound before anything runs, so a taken port that was asked for stops the
+    // start with a clear message.
+    let api_listener = match (plan.api().enabled, plan.api().default_listen) {
+        (false, _) => None,
+        (true, false) => Some(api::bind(plan.api().listen).await?),
+        // Nobody asked for this port: another program (or a second switch on
+        // this machine) having it should not stop the calls.
+        (true, true) => match api::bind(plan.api().listen).await {
+            Ok(listener) => Some(listener),
+            Err(e) => {
+                tracing::error!("{e}; running without the HTTP API");
+                None
+            }
+        },
     };
 
     let (media_tx, mut media_rx) = mpsc::unbounded_channel::<MediaEvent>();

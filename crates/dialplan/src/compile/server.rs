@@ -151,7 +151,11 @@ pub(super) fn compile_api(a: &ApiSection, sip: SocketAddr, p: &mut Problems) -> 
             );
         }
     }
-    ApiSettings { enabled, listen }
+    ApiSettings {
+        enabled,
+        listen,
+        default_listen: a.listen.is_none(),
+    }
 }
 
 pub(super) fn compile_registrar(r: &RegistrarSection, p: &mut Problems) -> RegistrarSettings {

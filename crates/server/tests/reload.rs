@@ -1,0 +1,351 @@
+//! Hot reload, end to end: the real `switchboard` binary on a temporary config with free ports,
+//! driven by editing its file, SIGHUP and the HTTP API, and probed with raw SIP INVITEs from
+//! 127.0.0.1 (the trunk's address) and HTTP requests over a plain TCP stream.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const OLD: &str = "+74950000001";
+const NEW: &str = "+74950000002";
+
+/// The test reads the clock to bound its waits.
+#[allow(clippy::disallowed_methods)]
+fn now() -> Instant {
+    Instant::now()
+}
+
+fn free_port() -> u16 {
+    // The kernel picks a port free for both TCP and UDP (SIP listens on both); the switch takes
+    // it over right after.
+    loop {
+        let tcp = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = tcp.local_addr().unwrap().port();
+        if UdpSocket::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+struct Switch {
+    child: Child,
+    dir: tempfile::TempDir,
+    sip: SocketAddr,
+    api: SocketAddr,
+}
+
+impl Drop for Switch {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Switch {
+    /// Starts the switch on a fresh directory with the config `make` writes (given the
+    /// directory, where `header.toml` holds the `[server]` and `[api]` sections).
+    fn start_with(make: impl Fn(&Path) -> String) -> Switch {
+        Switch::start_on(SocketAddr::from(([127, 0, 0, 1], free_port())), make)
+    }
+
+    fn start_on(api: SocketAddr, make: impl Fn(&Path) -> String) -> Switch {
+        let dir = tempfile::tempdir().unwrap();
+        let sip = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        let rtp_first = 40000 + (std::process::id() % 500) as u16 * 20;
+        let header = format!(
+            "[server]\nsip_listen = \"{sip}\"\npublic_address = \"127.0.0.1\"\nrtp_ports = \"{}-{}\"\ndata_dir = \"{}\"\nprompts_dir = \"{}\"\n\n[api]\nlisten = \"{api}\"\n\n",
+            rtp_first,
+            rtp_first + 19,
+            dir.path().join("data").display(),
+            workspace().join("prompts").display(),
+        );
+        std::fs::write(dir.path().join("header.toml"), header).unwrap();
+        std::fs::write(dir.path().join("switchboard.toml"), make(dir.path())).unwrap();
+        let log = |name: &str| Stdio::from(std::fs::File::create(dir.path().join(name)).unwrap());
+        let child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+            .arg("run")
+            .arg("--config")
+            .arg(dir.path().join("switchboard.toml"))
+            .current_dir(dir.path())
+            .env("SWITCHBOARD_LOG", "info")
+            .stdout(log("switch.log"))
+            .stderr(log("switch.err"))
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start switchboard: {e}"));
+        Switch {
+            child,
+            dir,
+            sip,
+            api,
+        }
+    }
+
+    fn config_path(&self) -> PathBuf {
+        self.dir.path().join("switchboard.toml")
+    }
+
+    fn log(&self) -> String {
+        let out = std::fs::read_to_string(self.dir.path().join("switch.log")).unwrap_or_default();
+        let err = std::fs::read_to_string(self.dir.path().join("switch.err")).unwrap_or_default();
+        format!("{out}{err}")
+    }
+
+    fn wait_for_api(&mut self) {
+        let deadline = now() + Duration::from_secs(20);
+        while now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("switchboard exited early ({status}):\n{}", self.log());
+            }
+            if let Ok((200, _)) = http(self.api, "GET", "/health") {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("the API never came up:\n{}", self.log());
+    }
+
+    /// Waits until `GET /api/reload` satisfies `done`; returns that answer.
+    fn wait_reload(&self, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = now() + Duration::from_secs(15);
+        let mut last = Value::Null;
+        while now() < deadline {
+            if let Ok((200, body)) = http(self.api, "GET", "/api/reload") {
+                last = serde_json::from_str(&body).unwrap();
+                if done(&last) {
+                    return last;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!(
+            "timed out waiting for {what}; last /api/reload: {last:#}\n{}",
+            self.log()
+        );
+    }
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A config: the `[server]`/`[api]` header, one operator group and `numbers` ringing it.
+fn config(dir: &Path, numbers: &[&str], extra: &str) -> String {
+    let mut t = std::fs::read_to_string(dir.join("header.toml")).unwrap();
+    t.push_str("[[trunk]]\nname = \"provider\"\naddresses = [\"127.0.0.1\"]\n\n");
+    t.push_str("[[group]]\nname = \"sales\"\n\n");
+    t.push_str("[[operator]]\nusername = \"alice\"\npassword = \"alice-secret-1\"\ngroups = [\"sales\"]\n\n");
+    for n in numbers {
+        t.push_str(&format!(
+            "[[number]]\nnumber = \"{n}\"\nring = {{ group = \"sales\" }}\n\n"
+        ));
+    }
+    t.push_str(extra);
+    t
+}
+
+/// One HTTP/1.1 request; the status and body.
+fn http(addr: SocketAddr, method: &str, path: &str) -> std::io::Result<(u16, String)> {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+    s.set_read_timeout(Some(Duration::from_secs(20)))?;
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+    )?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw)?;
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    Ok((status, body.to_owned()))
+}
+
+/// Sends an INVITE for `number` from the trunk's address and returns the final response's code
+/// (after ACKing it).
+fn invite(sip: SocketAddr, number: &str, n: u32) -> u16 {
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let local = sock.local_addr().unwrap();
+    let branch = format!("z9hG4bKreload{}x{n}", std::process::id());
+    let call_id = format!("reload-{}-{n}@127.0.0.1", std::process::id());
+    let sdp = format!(
+        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio {} RTP/AVP 0 8 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n",
+        local.port() + 2
+    );
+    let via = format!("SIP/2.0/UDP {local};branch={branch};rport");
+    let from = format!("<sip:+79150000000@127.0.0.1>;tag=from{n}");
+    let invite = format!(
+        "INVITE sip:{number}@{sip} SIP/2.0\r\nVia: {via}\r\nMax-Forwards: 70\r\nFrom: {from}\r\nTo: <sip:{number}@{sip}>\r\nCall-ID: {call_id}\r\nCSeq: 1 INVITE\r\nContact: <sip:+79150000000@{local}>\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
+        sdp.len()
+    );
+    sock.send_to(invite.as_bytes(), sip).unwrap();
+    let mut buf = [0u8; 65536];
+    let deadline = now() + Duration::from_secs(40);
+    while now() < deadline {
+        let Ok((len, _)) = sock.recv_from(&mut buf) else {
+            break;
+        };
+        let text = String::from_utf8_lossy(&buf[..len]).into_owned();
+        let Some(code) = text
+            .strip_prefix("SIP/2.0 ")
+            .and_then(|r| r.get(..3))
+            .and_then(|c| c.parse::<u16>().ok())
+        else {
+            continue;
+        };
+        if code < 200 {
+            // Still ringing: give up on it with a CANCEL, whose 487 is the final answer.
+            if code == 180 || code == 183 {
+                let cancel = format!(
+                    "CANCEL sip:{number}@{sip} SIP/2.0\r\nVia: {via}\r\nMax-Forwards: 70\r\nFrom: {from}\r\nTo: <sip:{number}@{sip}>\r\nCall-ID: {call_id}\r\nCSeq: 1 CANCEL\r\nContent-Length: 0\r\n\r\n"
+                );
+                sock.send_to(cancel.as_bytes(), sip).unwrap();
+            }
+            continue;
+        }
+        if !text.contains("CSeq: 1 INVITE") {
+            continue;
+        }
+        let to = text
+            .lines()
+            .find(|l| l.to_ascii_lowercase().starts_with("to:"))
+            .unwrap_or("To: <sip:x@127.0.0.1>")
+            .to_owned();
+        let ack = format!(
+            "ACK sip:{number}@{sip} SIP/2.0\r\nVia: {via}\r\nMax-Forwards: 70\r\nFrom: {from}\r\n{to}\r\nCall-ID: {call_id}\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n"
+        );
+        sock.send_to(ack.as_bytes(), sip).unwrap();
+        return code;
+    }
+    panic!("no final response to the INVITE for {number}");
+}
+
+#[test]
+fn reload_by_file_change_signal_and_api_and_a_broken_file_keeps_the_old_plan() {
+    let mut sw = Switch::start_with(|dir| config(dir, &[OLD], ""));
+    sw.wait_for_api();
+    let sip = sw.sip;
+
+    // The startup load is the first outcome.
+    let v = sw.wait_reload("the startup outcome", |v| v["last"]["trigger"] == "startup");
+    assert_eq!(v["last"]["ok"], true);
+
+    let old_answer = invite(sip, OLD, 1);
+    assert_ne!(old_answer, 404, "the configured number is served");
+    eprintln!("the configured number answers {old_answer}");
+    assert_eq!(invite(sip, NEW, 2), 404, "not configured yet");
+
+    // 1. An edit to the file: the new number answers.
+    std::fs::write(sw.config_path(), config(sw.dir.path(), &[OLD, NEW], "")).unwrap();
+    let v = sw.wait_reload("a reload on file change", |v| v["succeeded"] == 1);
+    assert_eq!(v["last"]["ok"], true);
+    assert_eq!(v["last"]["trigger"], "file change");
+    assert_eq!(
+        invite(sip, NEW, 3),
+        old_answer,
+        "the new number is served like the old one"
+    );
+
+    // 2. A broken file: reported with file:line:column, the running plan stays.
+    let broken = config(
+        sw.dir.path(),
+        &[OLD, NEW],
+        "[[number]]\nnumber = \"+74950000003\"\nring = { group = \"nobody\" }\n",
+    );
+    let line = broken.lines().count();
+    std::fs::write(sw.config_path(), &broken).unwrap();
+    let v = sw.wait_reload("a failed reload", |v| v["failed"] == 1);
+    assert_eq!(v["last"]["ok"], false);
+    let err = &v["last"]["errors"][0];
+    let at = format!("{}:{line}:18:", sw.config_path().display());
+    assert!(
+        err["text"].as_str().unwrap().starts_with(&at),
+        "expected {at} in {err:#}"
+    );
+    assert!(
+        err["message"].as_str().unwrap().contains("nobody"),
+        "{err:#}"
+    );
+    assert_eq!(invite(sip, OLD, 4), old_answer, "the old plan still serves");
+    assert_eq!(invite(sip, NEW, 5), old_answer, "the old plan still serves");
+    assert!(
+        sw.log().contains(&at),
+        "the error is logged with its position:\n{}",
+        sw.log()
+    );
+    let (status, metrics) = http(sw.api, "GET", "/metrics").unwrap();
+    assert_eq!(status, 200);
+    assert!(
+        metrics.contains("switchboard_config_reloads_total{result=\"error\"} 1\n")
+            && metrics.contains("switchboard_config_last_reload_ok 0\n"),
+        "{metrics}"
+    );
+
+    // 3. POST /api/reload on the broken file: 422 with the diagnostics.
+    let (status, body) = http(sw.api, "POST", "/api/reload").unwrap();
+    assert_eq!(status, 422, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["trigger"], "api");
+    assert!(
+        v["errors"][0]["text"].as_str().unwrap().starts_with(&at),
+        "{v:#}"
+    );
+
+    // 4. Fixed, then reloaded by SIGHUP alone: the file is left as it is after the watcher has
+    // seen it, so only the signal can set off the next reload.
+    std::fs::write(sw.config_path(), config(sw.dir.path(), &[OLD], "")).unwrap();
+    let v = sw.wait_reload("the fix picked up", |v| v["succeeded"] == 2);
+    assert_eq!(v["last"]["trigger"], "file change");
+    assert_eq!(
+        invite(sip, NEW, 6),
+        404,
+        "the number removed from the file is gone"
+    );
+    let pid = sw.child.id().to_string();
+    let killed = Command::new("kill").args(["-HUP", &pid]).status().unwrap();
+    assert!(killed.success());
+    let v = sw.wait_reload("a reload on SIGHUP", |v| v["succeeded"] == 3);
+    assert_eq!(v["last"]["trigger"], "SIGHUP");
+    assert_eq!(v["last"]["ok"], true);
+    assert!(
+        sw.child.try_wait().unwrap().is_none(),
+        "SIGHUP must not stop the switch"
+    );
+
+    // 5. POST /api/reload on the good file: 200.
+    let (status, body) = http(sw.api, "POST", "/api/reload").unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(invite(sip, OLD, 7), old_answer);
+    let log = sw.log();
+    assert!(log.contains("config reloaded from"), "{log}");
+    assert!(log.contains("SIGHUP: reloading the config"), "{log}");
+}
+
+#[test]
+fn a_taken_api_port_stops_the_start_with_a_clear_error() {
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let api = taken.local_addr().unwrap();
+    let mut sw = Switch::start_on(api, |dir| config(dir, &[OLD], ""));
+    let deadline = now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = sw.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(now() < deadline, "the switch did not stop:\n{}", sw.log());
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(!status.success());
+    let log = sw.log();
+    assert!(
+        log.contains(&format!("cannot listen for the HTTP API on {api}")),
+        "{log}"
+    );
+}
