@@ -313,9 +313,11 @@ fn wait_until_up(child: &mut ChildGuard, sip: SocketAddr) -> Result<()> {
 
 static BUILT: Mutex<Option<PathBuf>> = Mutex::new(None);
 
-/// The switchboard binary: `SWITCHBOARD_BIN` if set, else
-/// `<target>/debug/switchboard`, built first with `cargo build --bin
-/// switchboard` when it is missing.
+/// The switchboard binary to test. `SWITCHBOARD_BIN` names one outright.
+/// Otherwise this runs `cargo build --bin switchboard` once per test process
+/// (quick when nothing changed) so a test never runs a stale switch, then
+/// uses `<target>/debug/switchboard`. `SWITCHBOARD_NO_BUILD=1` skips the
+/// build (the test command has just built it).
 pub fn switchboard_binary() -> Result<PathBuf> {
     if let Some(p) = std::env::var_os("SWITCHBOARD_BIN") {
         return Ok(PathBuf::from(p));
@@ -325,10 +327,11 @@ pub fn switchboard_binary() -> Result<PathBuf> {
         return Ok(p.clone());
     }
     let bin = paths::target_dir().join("debug").join("switchboard");
-    if !bin.is_file() {
+    let skip_build = std::env::var_os("SWITCHBOARD_NO_BUILD").is_some_and(|v| v != "0");
+    if !skip_build || !bin.is_file() {
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let status = Command::new(cargo)
-            .args(["build", "--bin", "switchboard"])
+            .args(["build", "--quiet", "--bin", "switchboard"])
             .current_dir(paths::workspace_root())
             .status()
             .context("run cargo build --bin switchboard")?;
