@@ -174,7 +174,21 @@ impl<'a> From<&'a Voicemail> for VoicemailView<'a> {
             recorded_at_ms: v.recorded_at_unix_ms,
             duration_ms: v.duration_ms,
             size: v.size,
-            audio: format!("/api/voicemail/{}/audio", v.id),
+            audio: format!("/api/voicemail/{}/audio", path_segment(&v.id)),
         }
     }
+}
+
+/// Percent-encodes `s` for one URL path segment. Ids are SIP Call-IDs, which may hold `/`, `?`,
+/// `%` and more; axum's `Path` decodes them back.
+fn path_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~@".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }

@@ -151,7 +151,9 @@ fn voicemail_view(m: &store::VoicemailMessage, data_dir: &Path) -> Voicemail {
     }
 }
 
-/// Voicemail paths in the store are absolute or relative to the data directory.
+/// Voicemail paths in the store are as the switch wrote them (absolute, or
+/// relative to the working directory: data_dir joined); failing that, tried
+/// under the data directory.
 fn resolve(path: &str, data_dir: &Path) -> PathBuf {
     let p = Path::new(path);
     if p.is_absolute() || p.exists() {
@@ -195,6 +197,73 @@ mod tests {
             reg_id: None,
             reachable: true,
         }
+    }
+
+    fn server_api(dir: &Path) -> (ServerApi, Arc<store::SqliteStore>) {
+        let store = Arc::new(store::SqliteStore::open(dir).unwrap());
+        let (_book, live) = LiveBook::new(0);
+        let (reloads, _) = mpsc::channel(1);
+        let api = ServerApi {
+            live,
+            store: store.clone(),
+            reloads,
+            status: SharedStatus::default(),
+            data_dir: dir.to_path_buf(),
+        };
+        (api, store)
+    }
+
+    #[test]
+    fn voicemail_is_listed_from_the_store_and_read_from_the_data_dir() {
+        use api::ApiState;
+        use store::{Store, VoicemailStore};
+        let dir = tempfile::tempdir().unwrap();
+        let (api, store) = server_api(dir.path());
+        std::fs::create_dir_all(dir.path().join("voicemail/sales")).unwrap();
+        std::fs::write(dir.path().join("voicemail/sales/m1.wav"), b"RIFF1234WAVE").unwrap();
+        let message = |call_id: &str, path: &str, at: i64| store::VoicemailMessage {
+            node_id: "node1".into(),
+            call_id: call_id.into(),
+            mailbox: "sales".into(),
+            caller: "+79150000000".into(),
+            number: "+74950000001".into(),
+            landing_page: Some("https://shop.example/promo".into()),
+            started_at: at,
+            duration_ms: 4_000,
+            path: path.into(),
+        };
+        store
+            .insert_voicemail(message("c1@h", "voicemail/sales/m1.wav", 1_000))
+            .unwrap();
+        store
+            .insert_voicemail(message("c2@h", "voicemail/sales/gone.wav", 2_000))
+            .unwrap();
+        store.flush().unwrap();
+
+        let list = api.voicemails().unwrap();
+        assert_eq!(list.len(), 2);
+        assert_eq!(list[0].id, "c2@h", "newest first");
+        assert_eq!(list[1].size, 12);
+        assert_eq!(
+            list[1].landing_page.as_deref(),
+            Some("https://shop.example/promo")
+        );
+        assert_eq!(
+            api.voicemail_audio("c1@h").unwrap().as_deref(),
+            Some(&b"RIFF1234WAVE"[..])
+        );
+        assert_eq!(api.voicemail_audio("c2@h").unwrap(), None, "file gone");
+        assert_eq!(api.voicemail_audio("nope").unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn a_reload_without_the_reload_task_says_so() {
+        use api::ApiState;
+        let dir = tempfile::tempdir().unwrap();
+        let (api, _store) = server_api(dir.path());
+        let outcome = api.reload().await;
+        assert!(!outcome.ok);
+        assert!(outcome.diagnostics[0].message.contains("shutting down"));
     }
 
     #[test]
