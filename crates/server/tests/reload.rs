@@ -140,7 +140,7 @@ fn config(dir: &Path, numbers: &[&str], extra: &str) -> String {
     t.push_str("[[operator]]\nusername = \"alice\"\npassword = \"alice-secret-1\"\ngroups = [\"sales\"]\n\n");
     for n in numbers {
         t.push_str(&format!(
-            "[[number]]\nnumber = \"{n}\"\nring = {{ group = \"sales\" }}\n\n"
+            "[[number]]\nnumber = \"{n}\"\nlanding_page = \"https://shop.example/promo\"\ncampaign = \"winter\"\nring = {{ group = \"sales\" }}\n\n"
         ));
     }
     t.push_str(extra);
@@ -324,6 +324,43 @@ fn reload_by_file_change_signal_and_api_and_a_broken_file_keeps_the_old_plan() {
     let (status, body) = http(sw.api, "POST", "/api/reload").unwrap();
     assert_eq!(status, 200, "{body}");
     assert_eq!(invite(sip, OLD, 7), old_answer);
+    // The API over the real store: the refused calls above have records.
+    let (status, body) = http(sw.api, "GET", "/health").unwrap();
+    assert_eq!(
+        (status, body.starts_with("ok switchboard ")),
+        (200, true),
+        "{body}"
+    );
+    let deadline = now() + Duration::from_secs(10);
+    let calls = loop {
+        let (status, body) = http(sw.api, "GET", "/api/calls?limit=100").unwrap();
+        assert_eq!(status, 200, "{body}");
+        let calls: Value = serde_json::from_str(&body).unwrap();
+        let to_old = calls
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["callee"] == OLD)
+            .count();
+        if to_old >= 3 || now() > deadline {
+            break calls;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let to_old: Vec<&Value> = calls
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["callee"] == OLD)
+        .collect();
+    assert_eq!(to_old.len(), 3, "INVITEs 1, 4 and 7: {calls:#}");
+    assert_eq!(to_old[0]["caller"], "+79150000000");
+    assert_eq!(to_old[0]["direction"], "inbound");
+    assert_eq!(to_old[0]["landing_page"], "https://shop.example/promo");
+    assert_eq!(to_old[0]["campaign"], "winter");
+    let (status, body) = http(sw.api, "GET", "/api/registrations").unwrap();
+    assert_eq!((status, body.as_str()), (200, "[]"));
+
     let log = sw.log();
     assert!(log.contains("config reloaded from"), "{log}");
     assert!(log.contains("SIGHUP: reloading the config"), "{log}");
