@@ -81,7 +81,8 @@ pub async fn run(plan: dialplan::Plan, config_path: Option<PathBuf>) -> anyhow::
         tracing::info!("restored {} registrations", restored.len());
     }
     let (mut book, live_rx) = LiveBook::new(clock.unix as i64 * 1000);
-    for reg in &restored {
+    // The core skips saved bindings that expired while the switch was down.
+    for reg in restored.iter().filter(|r| r.expires_at > clock.unix as i64) {
         book.binding_saved(reg);
     }
     core.restore_bindings(restored, now);
