@@ -1,0 +1,212 @@
+#!/usr/bin/env bash
+# Load harness: the switch (release build) under SIPp on 127.0.0.1.
+#
+#   benches/load.sh                 # steps of 20 50 100 150 calls/s
+#   RATES="50 100" STEP_SECS=15 benches/load.sh
+#
+# Scenario (b): a SIPp UAC plays the trunk and places 5-second calls with
+# PCMA RTP (rtp_stream) to the bench number; the switch rings its one
+# registered operator, a SIPp UAS that registered with digest first and
+# answers with -rtp_echo, and relays media both ways. Scenario (a), calls to
+# the echo test, needs a dial-plan route to an echo action; it runs only
+# when the dial plan knows `echo` (see ECHO below).
+#
+# Per step it reports calls/s offered, concurrent calls, failed calls,
+# retransmissions, INVITE-to-200 p50/p99, the switch's CPU over the steady
+# window (/proc/PID/stat), packets relayed (from /proc/net/snmp), CPU us per
+# relayed packet, RSS per active call; then the bare forwarder at the same
+# packet rate (ratio), RSS after the load, and the 1,000-listener playout
+# check. Bounded: every process is started here and killed by its PID.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+RATES=${RATES:-"20 50 100 150"}
+STEP_SECS=${STEP_SECS:-12}      # seconds of new calls per step
+CALL_SECS=5
+LISTENERS=${LISTENERS:-1000}
+PLAYOUT_SECS=${PLAYOUT_SECS:-15}
+SIP_PORT=15060
+OP_PORT=15072
+UAC_PORT=15074
+ECHO_PORT=16000
+FWD_PORT=16100
+WORK=$(mktemp -d /tmp/switchboard-load.XXXXXX)
+TCK=$(getconf CLK_TCK)
+PIDS=()
+
+cleanup() {
+    for pid in "${PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || true
+    done
+}
+trap cleanup EXIT
+
+log() { printf '%s\n' "$*" >&2; }
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+# Udp OutDatagrams of the whole (network namespace of the) machine.
+udp_out() { awk '/^Udp:/ { n++; if (n == 2) print $5 }' /proc/net/snmp; }
+now() { date +%s.%N; }
+# Column NAME of the last line of a SIPp ';' stat CSV.
+stat_col() {
+    awk -F';' -v name="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == name) c = i }
+        END { print (c ? $c : "NA") }' "$1"
+}
+# p50 and p99 of SIPp's rtt file (Date_ms;response_time_ms;rtd_no).
+rtt_pct() {
+    awk -F';' 'NR > 1 && $2 != "" { print $2 }' "$@" | sort -n |
+        awk '{ v[NR] = $1 } END { if (NR == 0) { print "NA NA"; exit }
+            i50 = int((NR - 1) * 0.5) + 1; i99 = int((NR - 1) * 0.99) + 1
+            printf "%.2f %.2f\n", v[i50], v[i99] }'
+}
+
+log "== build (release)"
+(cd "$ROOT" && cargo build --release -q -p switchboard -p switchboard-benches --bins)
+BIN="$ROOT/target/release"
+
+log "== work dir $WORK"
+mkdir -p "$WORK/var"
+sox -n -r 8000 -c 1 -e a-law -b 8 "$WORK/speech.wav" synth 6 sine 440 vol 0.5
+cat >"$WORK/bench.toml" <<EOF
+[server]
+sip_listen = "127.0.0.1:$SIP_PORT"
+public_address = "127.0.0.1"
+rtp_ports = "30000-39999"
+data_dir = "$WORK/var"
+prompts_dir = "$ROOT/prompts"
+ring_timeout = 30
+media_timeout = 60
+node_id = "bench"
+
+[registrar]
+realm = "switchboard"
+min_expires = 60
+max_expires = 3600
+default_expires = 3600
+keepalive_interval = 0
+keepalive_max_missed = 2
+nonce_ttl = 300
+
+[[trunk]]
+name = "load"
+addresses = ["127.0.0.1"]
+proxy = "127.0.0.1:15070"
+
+[[group]]
+name = "bench"
+
+[[operator]]
+username = "op1"
+password = "op1-bench-secret"
+groups = ["bench"]
+
+[[number]]
+number = "+74950000001"
+name = "bench"
+ring = { group = "bench" }
+EOF
+"$BIN/switchboard" check "$WORK/bench.toml" >&2
+
+RUST_LOG=${RUST_LOG:-warn} "$BIN/switchboard" run --config "$WORK/bench.toml" \
+    >"$WORK/switch.log" 2>&1 &
+SW=$!
+PIDS+=("$SW")
+sleep 1
+kill -0 "$SW"
+
+log "== operator registers (digest), then answers with -rtp_echo"
+(cd "$WORK" && sipp "127.0.0.1:$SIP_PORT" -sf "$ROOT/benches/sipp/operator_register.xml" \
+    -i 127.0.0.1 -p "$OP_PORT" -s op1 -au op1 -ap op1-bench-secret -m 1 -nostdin \
+    -timeout 10s -timeout_error >/dev/null 2>&1) || { log "operator registration failed"; exit 1; }
+(cd "$WORK" && exec sipp -sf "$ROOT/benches/sipp/operator_uas.xml" -i 127.0.0.1 -mi 127.0.0.1 \
+    -p "$OP_PORT" -mp "$ECHO_PORT" -rtp_echo -nostdin -trace_err -error_file "$WORK/uas_err.log" \
+    >/dev/null 2>&1) &
+UAS=$!
+PIDS+=("$UAS")
+sleep 1
+RSS_IDLE=$(rss_kb "$SW")
+log "switch idle RSS ${RSS_IDLE} KiB"
+
+printf '%s\n' "step|cps|concurrent|ok|failed|retrans|inv200_p50_ms|inv200_p99_ms|sw_cpu_pct|relayed_pps|sw_us_per_pkt|fwd_us_per_pkt|ratio|rss_kib|kib_per_call" >"$WORK/results.txt"
+
+forwarder_cost() {
+    # Bare forwarder, echo mode, at PPS packets/s; prints us of CPU per packet.
+    local pps=$1 streams fwd load c0 c1 t0 t1 pk
+    streams=$(((pps + 25) / 50))
+    [ "$streams" -lt 1 ] && streams=1
+    "$BIN/udp_forwarder" "127.0.0.1:$FWD_PORT" >/dev/null &
+    fwd=$!
+    PIDS+=("$fwd")
+    sleep 0.3
+    "$BIN/rtp_load" "127.0.0.1:$FWD_PORT" "$streams" 8 >"$WORK/fwd_$pps.txt" &
+    load=$!
+    sleep 2
+    c0=$(cpu_ticks "$fwd"); t0=$(now)
+    sleep 4
+    c1=$(cpu_ticks "$fwd"); t1=$(now)
+    wait "$load" || true
+    kill "$fwd" 2>/dev/null || true
+    wait "$fwd" 2>/dev/null || true
+    pk=$(echo "$streams * 50 * ($t1 - $t0)" | bc -l)
+    echo "scale=2; ($c1 - $c0) * 1000000 / $TCK / $pk" | bc -l
+}
+
+for R in $RATES; do
+    log "== step: $R calls/s for ${STEP_SECS}s of 5 s calls"
+    DIR="$WORK/step_$R"
+    mkdir -p "$DIR"
+    TOTAL=$((R * STEP_SECS))
+    (cd "$DIR" && exec sipp "127.0.0.1:$SIP_PORT" -sf "$ROOT/benches/sipp/caller_uac.xml" \
+        -s +74950000001 -i 127.0.0.1 -mi 127.0.0.1 -p "$UAC_PORT" -key audio "$WORK/speech.wav" \
+        -r "$R" -m "$TOTAL" -l $((R * (CALL_SECS + 3))) -nostdin \
+        -trace_stat -stf stat.csv -fd 1 -trace_rtt -rtt_freq 1 \
+        -trace_err -error_file err.log -timeout $((STEP_SECS + CALL_SECS + 30))s \
+        >/dev/null 2>&1) &
+    UAC=$!
+    PIDS+=("$UAC")
+    # Concurrency is steady once the first calls end (after CALL_SECS).
+    sleep $((CALL_SECS + 1))
+    c0=$(cpu_ticks "$SW"); o0=$(udp_out); t0=$(now)
+    sleep $((STEP_SECS - CALL_SECS - 2))
+    c1=$(cpu_ticks "$SW"); o1=$(udp_out); t1=$(now)
+    RSS=$(rss_kb "$SW")
+    CONC=$(stat_col "$DIR/stat.csv" "CurrentCall(P)")
+    wait "$UAC" || true
+    OK=$(stat_col "$DIR/stat.csv" "SuccessfulCall(C)")
+    FAILED=$(stat_col "$DIR/stat.csv" "FailedCall(C)")
+    RETRANS=$(stat_col "$DIR/stat.csv" "Retransmissions(C)")
+    read -r P50 P99 < <(rtt_pct "$DIR"/*_rtt.csv 2>/dev/null || echo "NA NA")
+    SECS=$(echo "$t1 - $t0" | bc -l)
+    CPU_PCT=$(echo "scale=1; ($c1 - $c0) * 100 / $TCK / $SECS" | bc -l)
+    # Per relayed packet the machine sends 4 datagrams (UAC, switch, UAS
+    # echo, switch): the switch relays half of them.
+    RELAYED=$(echo "($o1 - $o0) / 2" | bc -l)
+    PPS=$(echo "scale=0; $RELAYED / $SECS" | bc -l)
+    US_PKT=$(echo "scale=2; ($c1 - $c0) * 1000000 / $TCK / $RELAYED" | bc -l)
+    FWD_US=$(forwarder_cost "$PPS")
+    RATIO=$(echo "scale=2; $US_PKT / $FWD_US" | bc -l 2>/dev/null || echo NA)
+    PER_CALL=$(echo "scale=1; ($RSS - $RSS_IDLE) / ($CONC + 0.0001)" | bc -l)
+    printf '%s\n' "b|$R|$CONC|$OK|$FAILED|$RETRANS|$P50|$P99|$CPU_PCT|$PPS|$US_PKT|$FWD_US|$RATIO|$RSS|$PER_CALL" |
+        tee -a "$WORK/results.txt" >&2
+    if [ "${RETRANS:-0}" != "NA" ] && [ "${RETRANS:-0}" -gt 0 ]; then
+        log "retransmissions at $R calls/s: stopping the steps"
+        break
+    fi
+    sleep 3
+done
+
+sleep 10
+RSS_AFTER=$(rss_kb "$SW")
+log "switch RSS idle ${RSS_IDLE} KiB, after load ${RSS_AFTER} KiB"
+printf 'rss_idle_kib=%s rss_after_kib=%s\n' "$RSS_IDLE" "$RSS_AFTER" >>"$WORK/results.txt"
+
+kill "$UAS" "$SW" 2>/dev/null || true
+wait "$UAS" "$SW" 2>/dev/null || true
+
+log "== playout check: $LISTENERS listeners, ${PLAYOUT_SECS}s of hold music"
+MUSIC=$(ls "$ROOT"/prompts/moh/*.wav 2>/dev/null | head -1 || true)
+"$BIN/playout_check" "$LISTENERS" "$PLAYOUT_SECS" $MUSIC | tee -a "$WORK/results.txt" >&2
+
+cat "$WORK/results.txt"
+echo "files in $WORK"

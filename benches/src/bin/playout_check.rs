@@ -1,0 +1,165 @@
+//! Playout quality with many listeners: `playout_check LISTENERS SECONDS
+//! [MUSIC.wav]` opens LISTENERS legs on the switch's media engine (its real
+//! workers, one per core, on their own runtime), plays looping hold music
+//! (or ringback without a file) into each toward one receiving socket, and
+//! measures from a separate thread what a phone would see: the gap between
+//! consecutive packets of each stream (p50/p99/max), and sequence/timestamp
+//! continuity. Prints one `key=value` line.
+
+// A harness is a driver: it measures on the real clock.
+#![allow(clippy::disallowed_methods)]
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use media::player::{Clip, PlaySource, Playlist, Ringback};
+use media::rtp::RtpHeader;
+use sdp::{AudioCodec, Direction, NegotiatedAudio};
+use switchboard::rtp::{RtpConfig, RtpEngine};
+
+struct Stream {
+    last_at: Instant,
+    last_seq: u16,
+    last_ts: u32,
+}
+
+#[derive(Default)]
+struct Measure {
+    gaps_us: Vec<u32>,
+    packets: u64,
+    seq_breaks: u64,
+    ts_jumps: u64,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let listeners: usize = args.first().map_or(Ok(1000), |a| a.parse())?;
+    let seconds: u64 = args.get(1).map_or(Ok(20), |a| a.parse())?;
+    let source = match args.get(2) {
+        Some(path) => PlaySource::Playlist(Playlist::looped(Clip::load_wav(Path::new(path))?)),
+        None => PlaySource::Ringback(Ringback::new()),
+    };
+
+    let receiver = receiver_socket()?;
+    receiver.set_read_timeout(Some(Duration::from_millis(100)))?;
+    let remote = receiver.local_addr()?;
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let config = RtpConfig {
+        bind_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+        first_port: 40_000,
+        last_port: 49_999,
+        workers: 0,
+        media_timeout: Duration::from_secs(3600),
+    };
+    let mut engine = runtime.block_on(async { RtpEngine::start(&config, Arc::new(|_| {})) });
+    let audio = NegotiatedAudio {
+        codec: AudioCodec::Pcmu,
+        pt: 0,
+        telephone_event_pt: Some(101),
+        remote: Some(remote),
+        direction: Direction::SendRecv,
+        ptime: 20,
+    };
+    let mut legs = Vec::with_capacity(listeners);
+    for _ in 0..listeners {
+        let (leg, _) = engine.open_leg()?;
+        engine.configure(leg, &audio);
+        engine.play(leg, source.clone());
+        legs.push(leg);
+    }
+
+    // Let every stream start, then measure the steady window.
+    let warmup = Instant::now() + Duration::from_secs(2);
+    let end = warmup + Duration::from_secs(seconds);
+    let measure = std::thread::spawn(move || receive(&receiver, warmup, end));
+    let m = measure
+        .join()
+        .map_err(|_| anyhow::anyhow!("receiver panicked"))?;
+    for leg in legs {
+        engine.close_leg(leg);
+    }
+    drop(engine);
+    runtime.shutdown_timeout(Duration::from_secs(1));
+
+    let mut gaps = m.gaps_us;
+    gaps.sort_unstable();
+    let pct = |p: f64| -> f64 {
+        let i = ((gaps.len() as f64 - 1.0) * p).round() as usize;
+        f64::from(gaps.get(i).copied().unwrap_or(0)) / 1000.0
+    };
+    let expected = listeners as u64 * seconds * 50;
+    println!(
+        "listeners={listeners} seconds={seconds} packets={} expected={expected} gap_p50_ms={:.2} gap_p99_ms={:.2} gap_max_ms={:.2} seq_breaks={} ts_jumps={}",
+        m.packets,
+        pct(0.5),
+        pct(0.99),
+        pct(1.0),
+        m.seq_breaks,
+        m.ts_jumps
+    );
+    Ok(())
+}
+
+/// One socket takes every stream: with a large buffer, so bursts of a
+/// thousand packets per tick are not lost in the receiver.
+fn receiver_socket() -> anyhow::Result<UdpSocket> {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None)?;
+    socket.set_recv_buffer_size(4 << 20)?;
+    socket.bind(&SocketAddr::from((Ipv4Addr::LOCALHOST, 0)).into())?;
+    Ok(socket.into())
+}
+
+fn receive(socket: &UdpSocket, from: Instant, until: Instant) -> Measure {
+    let mut streams: HashMap<(SocketAddr, u32), Stream> = HashMap::new();
+    let mut m = Measure::default();
+    let mut buf = [0u8; 2048];
+    loop {
+        let now = Instant::now();
+        if now >= until {
+            break;
+        }
+        let Ok((n, addr)) = socket.recv_from(&mut buf) else {
+            continue;
+        };
+        let at = Instant::now();
+        let Ok(h) = RtpHeader::parse(&buf[..n]) else {
+            continue;
+        };
+        let key = (addr, h.ssrc);
+        let measuring = at >= from;
+        if let Some(s) = streams.get_mut(&key) {
+            if measuring {
+                m.packets += 1;
+                m.gaps_us.push(
+                    u32::try_from(at.duration_since(s.last_at).as_micros()).unwrap_or(u32::MAX),
+                );
+                if h.sequence != s.last_seq.wrapping_add(1) {
+                    m.seq_breaks += 1;
+                }
+                if h.timestamp != s.last_ts.wrapping_add(160) {
+                    m.ts_jumps += 1;
+                }
+            }
+            s.last_at = at;
+            s.last_seq = h.sequence;
+            s.last_ts = h.timestamp;
+        } else {
+            streams.insert(
+                key,
+                Stream {
+                    last_at: at,
+                    last_seq: h.sequence,
+                    last_ts: h.timestamp,
+                },
+            );
+        }
+    }
+    m
+}
