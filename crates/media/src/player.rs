@@ -271,19 +271,41 @@ impl Ringback {
     }
 }
 
+/// One second of the ringback tone. 425 whole periods fit in a second, so
+/// the "on" part of every cycle is this table; computed once, shared by
+/// every call ringing (a sine per sample per call was most of the playout
+/// tick's cost).
+fn ringback_tone() -> &'static [i16] {
+    static TONE: std::sync::OnceLock<Box<[i16]>> = std::sync::OnceLock::new();
+    TONE.get_or_init(|| {
+        (0..Ringback::ON_SAMPLES)
+            .map(|n| {
+                let t = f64::from(n) / f64::from(CLOCK_RATE);
+                (Ringback::AMPLITUDE * (2.0 * PI * Ringback::FREQUENCY * t).sin()).round() as i16
+            })
+            .collect()
+    })
+}
+
 impl FrameSource for Ringback {
     fn fill_frame(&mut self, out: &mut Frame) -> bool {
-        for s in out.iter_mut() {
-            let n = self.sample % Self::CYCLE_SAMPLES;
-            *s = if n < Self::ON_SAMPLES {
-                // 425 whole periods fit in one second, so the phase can
-                // restart every second without a click.
-                let t = f64::from(n % CLOCK_RATE) / f64::from(CLOCK_RATE);
-                (Self::AMPLITUDE * (2.0 * PI * Self::FREQUENCY * t).sin()).round() as i16
+        let tone = ringback_tone();
+        let mut filled = 0;
+        while filled < FRAME_SAMPLES {
+            let n = self.sample as usize;
+            let want = FRAME_SAMPLES - filled;
+            let run = if n < tone.len() {
+                // On: copy from the table up to the end of the second.
+                let k = want.min(tone.len() - n);
+                out[filled..filled + k].copy_from_slice(&tone[n..n + k]);
+                k
             } else {
-                0
+                let k = want.min(Self::CYCLE_SAMPLES as usize - n);
+                out[filled..filled + k].fill(0);
+                k
             };
-            self.sample = (self.sample + 1) % Self::CYCLE_SAMPLES;
+            filled += run;
+            self.sample = (self.sample + run as u32) % Self::CYCLE_SAMPLES;
         }
         true
     }

@@ -171,6 +171,12 @@ fn ringback_is_425hz_one_second_on_four_off() {
     assert!(on.iter().any(|s| *s > 7000));
     // Second cycle starts like the first.
     assert_eq!(&cycle[40_000..40_160], &cycle[..160]);
+    // Sample for sample the sine it is meant to be (the table is exact).
+    for (n, s) in on.iter().enumerate() {
+        let t = n as f64 / 8000.0;
+        let want = (Ringback::AMPLITUDE * (2.0 * std::f64::consts::PI * 425.0 * t).sin()).round();
+        assert_eq!(f64::from(*s), want, "sample {n}");
+    }
 }
 
 #[test]
