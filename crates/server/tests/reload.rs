@@ -6,6 +6,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -55,7 +56,10 @@ impl Switch {
     fn start_on(api: SocketAddr, make: impl Fn(&Path) -> String) -> Switch {
         let dir = tempfile::tempdir().unwrap();
         let sip = SocketAddr::from(([127, 0, 0, 1], free_port()));
-        let rtp_first = 40000 + (std::process::id() % 500) as u16 * 20;
+        // Each switch of this process gets its own RTP range (the tests run in parallel).
+        static STARTED: AtomicU16 = AtomicU16::new(0);
+        let nth = STARTED.fetch_add(1, Ordering::SeqCst) % 4;
+        let rtp_first = 40000 + ((std::process::id() % 250) as u16 * 4 + nth) * 20;
         let header = format!(
             "[server]\nsip_listen = \"{sip}\"\npublic_address = \"127.0.0.1\"\nrtp_ports = \"{}-{}\"\ndata_dir = \"{}\"\nprompts_dir = \"{}\"\n\n[api]\nlisten = \"{api}\"\n\n",
             rtp_first,
@@ -385,4 +389,153 @@ fn a_taken_api_port_stops_the_start_with_a_clear_error() {
         log.contains(&format!("cannot listen for the HTTP API on {api}")),
         "{log}"
     );
+}
+
+/// An answered call from the trunk's side: what a BYE needs.
+struct Dialog {
+    sock: UdpSocket,
+    sip: SocketAddr,
+    target: String,
+    from: String,
+    to: String,
+    call_id: String,
+}
+
+fn header(text: &str, name: &str) -> Option<String> {
+    text.lines()
+        .find(|l| {
+            l.split_once(':')
+                .is_some_and(|(k, _)| k.trim().eq_ignore_ascii_case(name))
+        })
+        .map(|l| l.split_once(':').map_or("", |(_, v)| v.trim()).to_owned())
+}
+
+/// INVITEs `number` and waits for a 200, which it ACKs.
+fn answered_call(sip: SocketAddr, number: &str, n: u32) -> Dialog {
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let local = sock.local_addr().unwrap();
+    let call_id = format!("reload-call-{}-{n}@127.0.0.1", std::process::id());
+    let from = format!("<sip:+79150000000@127.0.0.1>;tag=from{n}");
+    let sdp = format!(
+        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio {} RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=sendrecv\r\n",
+        local.port() + 2
+    );
+    let invite = format!(
+        "INVITE sip:{number}@{sip} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bKcall{n}x{pid};rport\r\nMax-Forwards: 70\r\nFrom: {from}\r\nTo: <sip:{number}@{sip}>\r\nCall-ID: {call_id}\r\nCSeq: 1 INVITE\r\nContact: <sip:+79150000000@{local}>\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
+        sdp.len(),
+        pid = std::process::id(),
+    );
+    sock.send_to(invite.as_bytes(), sip).unwrap();
+    let mut buf = [0u8; 65536];
+    loop {
+        let (len, _) = sock
+            .recv_from(&mut buf)
+            .unwrap_or_else(|e| panic!("no 200 for {number}: {e}"));
+        let text = String::from_utf8_lossy(&buf[..len]).into_owned();
+        if text.starts_with("SIP/2.0 1") {
+            continue;
+        }
+        assert!(text.starts_with("SIP/2.0 200"), "{number}: {text}");
+        let to = header(&text, "To").unwrap();
+        let contact = header(&text, "Contact").unwrap();
+        let target = contact
+            .trim_start_matches('<')
+            .split('>')
+            .next()
+            .unwrap()
+            .to_owned();
+        let d = Dialog {
+            sock,
+            sip,
+            target,
+            from,
+            to,
+            call_id,
+        };
+        d.send_request("ACK", 1, n);
+        return d;
+    }
+}
+
+impl Dialog {
+    fn send_request(&self, method: &str, cseq: u32, n: u32) {
+        let local = self.sock.local_addr().unwrap();
+        let req = format!(
+            "{method} {target} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bK{method}{n}x{pid};rport\r\nMax-Forwards: 70\r\nFrom: {from}\r\nTo: {to}\r\nCall-ID: {call_id}\r\nCSeq: {cseq} {method}\r\nContent-Length: 0\r\n\r\n",
+            target = self.target,
+            from = self.from,
+            to = self.to,
+            call_id = self.call_id,
+            pid = std::process::id(),
+        );
+        self.sock.send_to(req.as_bytes(), self.sip).unwrap();
+    }
+
+    /// Hangs up; the code of the BYE's response.
+    fn bye(&self, n: u32) -> u16 {
+        self.send_request("BYE", 2, n);
+        let mut buf = [0u8; 65536];
+        loop {
+            let Ok((len, _)) = self.sock.recv_from(&mut buf) else {
+                return 0;
+            };
+            let text = String::from_utf8_lossy(&buf[..len]).into_owned();
+            if let Some(code) = text.strip_prefix("SIP/2.0 ") {
+                if text.contains(" BYE\r\n") {
+                    return code.get(..3).and_then(|c| c.parse().ok()).unwrap_or(0);
+                }
+            }
+        }
+    }
+}
+
+fn active_calls(api: SocketAddr) -> u64 {
+    let (_, metrics) = http(api, "GET", "/metrics").unwrap();
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("switchboard_active_calls "))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no active calls gauge in\n{metrics}"))
+}
+
+#[test]
+fn a_call_in_progress_keeps_its_plan_across_a_reload() {
+    const IVR: &str = "+74950000009";
+    let ivr = "[prompts]\nmain = \"en/basic-pbx-ivr-main.wav\"\n\n[[menu]]\nname = \"main\"\ngreeting = \"main\"\n\n[menu.options]\n\"1\" = \"hangup\"\n\n[[number]]\nnumber = \"+74950000009\"\nmenu = \"main\"\n";
+    let mut sw = Switch::start_with(|dir| config(dir, &[OLD], ivr));
+    sw.wait_for_api();
+    let call = answered_call(sw.sip, IVR, 1);
+    sw.wait_active_calls(1);
+
+    // The number and its menu leave the config while the caller listens to the greeting.
+    std::fs::write(sw.config_path(), config(sw.dir.path(), &[OLD], "")).unwrap();
+    let v = sw.wait_reload("the reload", |v| v["succeeded"] == 1);
+    assert_eq!(v["last"]["ok"], true);
+    assert_eq!(invite(sw.sip, IVR, 2), 404, "new calls get the new plan");
+    assert_eq!(
+        active_calls(sw.api),
+        1,
+        "the call in progress goes on:\n{}",
+        sw.log()
+    );
+    assert_eq!(call.bye(3), 200);
+    sw.wait_active_calls(0);
+}
+
+impl Switch {
+    /// The snapshot is published right after the switch's answer goes out, so the test may
+    /// ask a moment before it lands.
+    fn wait_active_calls(&self, n: u64) {
+        let deadline = now() + Duration::from_secs(5);
+        while active_calls(self.api) != n {
+            assert!(
+                now() < deadline,
+                "active calls never became {n}:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 }
