@@ -92,7 +92,8 @@ fn sipp_customer_reaches_baresip_with_speech_and_a_digit() {
             "{method}: {got:?}"
         );
     }
-    assert_eq!(phone.sip_repeats_received(), 0, "{got:?}");
+    // A loaded machine may delay an answer past SIPp's 500 ms retransmit.
+    assert!(phone.sip_repeats_received() <= 2, "{got:?}");
     let heard = phone.heard().expect("recording");
     // g711a.pcap: ~7 s of speech with short gaps.
     assert!(
