@@ -60,8 +60,17 @@ pub async fn run(plan: dialplan::Plan, config_path: Option<PathBuf>) -> anyhow::
         media_timeout: server.media_timeout,
     };
     let sink = media_tx.clone();
-    let media: Box<dyn crate::media::MediaControl> = Box::new(crate::rtp::RtpEngine::start(
+    // Recordings (calls, voicemail) live with the database under data_dir,
+    // so a path in a record stays valid whatever directory the switch ran in.
+    let options = crate::rtp::EngineOptions {
+        recording_dir: std::fs::canonicalize(&server.data_dir)
+            .unwrap_or_else(|_| server.data_dir.clone())
+            .join("recordings"),
+        ..Default::default()
+    };
+    let media: Box<dyn crate::media::MediaControl> = Box::new(crate::rtp::RtpEngine::start_with(
         &rtp_config,
+        options,
         Arc::new(move |e| {
             let _ = sink.send(e);
         }),
