@@ -68,6 +68,7 @@ BIN="$ROOT/target/release"
 log "== work dir $WORK"
 mkdir -p "$WORK/var"
 sox -n -r 8000 -c 1 -e a-law -b 8 "$WORK/speech.wav" synth 6 sine 440 vol 0.5
+sed "s#@AUDIO@#$WORK/speech.wav#" "$ROOT/benches/sipp/caller_uac.xml" >"$WORK/caller_uac.xml"
 cat >"$WORK/bench.toml" <<EOF
 [server]
 sip_listen = "127.0.0.1:$SIP_PORT"
@@ -157,8 +158,8 @@ for R in $RATES; do
     DIR="$WORK/step_$R"
     mkdir -p "$DIR"
     TOTAL=$((R * STEP_SECS))
-    (cd "$DIR" && exec sipp "127.0.0.1:$SIP_PORT" -sf "$ROOT/benches/sipp/caller_uac.xml" \
-        -s +74950000001 -i 127.0.0.1 -mi 127.0.0.1 -p "$UAC_PORT" -key audio "$WORK/speech.wav" \
+    (cd "$DIR" && exec sipp "127.0.0.1:$SIP_PORT" -sf "$WORK/caller_uac.xml" \
+        -s +74950000001 -i 127.0.0.1 -mi 127.0.0.1 -p "$UAC_PORT" \
         -r "$R" -m "$TOTAL" -l $((R * (CALL_SECS + 3))) -nostdin \
         -trace_stat -stf stat.csv -fd 1 -trace_rtt -rtt_freq 1 \
         -trace_err -error_file err.log -timeout $((STEP_SECS + CALL_SECS + 30))s \
@@ -171,7 +172,7 @@ for R in $RATES; do
     sleep $((STEP_SECS - CALL_SECS - 2))
     c1=$(cpu_ticks "$SW"); o1=$(udp_out); t1=$(now)
     RSS=$(rss_kb "$SW")
-    CONC=$(stat_col "$DIR/stat.csv" "CurrentCall(P)")
+    CONC=$(stat_col "$DIR/stat.csv" "CurrentCall" 2>/dev/null || echo 0)
     wait "$UAC" || true
     OK=$(stat_col "$DIR/stat.csv" "SuccessfulCall(C)")
     FAILED=$(stat_col "$DIR/stat.csv" "FailedCall(C)")

@@ -2,6 +2,8 @@
 //! that act on its packets.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::task::Waker;
 use std::time::Instant;
 
 use media::dtmf::DtmfReceiver;
@@ -16,6 +18,7 @@ use media::stream::{OutgoingStream, PacketKind, SourceId};
 use media::FRAME_SAMPLES;
 use sdp::{AudioCodec, Direction, NegotiatedAudio};
 
+use super::ready::LegWaker;
 use super::recorder::RecordTap;
 use crate::media::LegId;
 
@@ -88,6 +91,8 @@ pub(super) struct Leg {
     pub send_errors: u64,
     /// This leg's channel of a recording, if it is recorded.
     pub record: Option<RecordTap>,
+    /// What the leg's sockets wake (set by the worker that holds the leg).
+    pub waker: Option<(Arc<LegWaker>, Waker)>,
 }
 
 impl Leg {
@@ -128,6 +133,7 @@ impl Leg {
             sent_octets: 0,
             send_errors: 0,
             record: None,
+            waker: None,
         }
     }
 

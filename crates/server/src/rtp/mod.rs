@@ -15,6 +15,7 @@
 mod control;
 mod leg;
 mod ports;
+mod ready;
 mod recorder;
 mod worker;
 

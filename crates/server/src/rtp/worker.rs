@@ -21,6 +21,7 @@ use tokio::io::ReadBuf;
 use tokio::sync::{mpsc, oneshot};
 
 use super::leg::{Leg, LegStats, FEED_RELAY};
+use super::ready::{LegWaker, ReadyQueue};
 use super::recorder::RecordTap;
 use crate::media::{LegId, MediaEvent, MediaReport};
 
@@ -133,8 +134,10 @@ pub(super) struct Settings {
 pub(super) struct Worker {
     index: usize,
     legs: HashMap<LegId, Leg>,
-    /// Leg ids in a stable order for polling, kept in step with `legs`.
-    order: Vec<LegId>,
+    /// Legs whose sockets became readable.
+    ready: Arc<ReadyQueue>,
+    /// The ready list being worked through (swapped with the queue's).
+    scratch: Vec<LegId>,
     /// Legs on their way here, with the commands that arrived before them.
     incoming: HashMap<LegId, Vec<Command>>,
     events: EventSink,
@@ -144,6 +147,8 @@ pub(super) struct Worker {
     rtcp_interval: Duration,
     buf: Box<[u8; RECV_BUF]>,
     frame: Box<Frame>,
+    /// When the 20 ms tick started: ticks fire at origin + k * 20 ms.
+    tick_origin: Instant,
 }
 
 impl Worker {
@@ -151,7 +156,8 @@ impl Worker {
         Worker {
             index,
             legs: HashMap::new(),
-            order: Vec::new(),
+            ready: Arc::new(ReadyQueue::default()),
+            scratch: Vec::new(),
             incoming: HashMap::new(),
             events: settings.events,
             reports: settings.reports,
@@ -160,11 +166,13 @@ impl Worker {
             rtcp_interval: settings.rtcp_interval,
             buf: Box::new([0; RECV_BUF]),
             frame: Box::new([0; FRAME_SAMPLES]),
+            tick_origin: clock(),
         }
     }
 
     pub async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
-        let mut tick = tokio::time::interval(FRAME_DURATION);
+        self.tick_origin = clock();
+        let mut tick = tokio::time::interval_at(self.tick_origin.into(), FRAME_DURATION);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
             tokio::select! {
@@ -221,7 +229,8 @@ impl Worker {
             Command::Play { id, source } => {
                 if let Some(leg) = self.legs.get_mut(&id) {
                     leg.play_generation = leg.play_generation.wrapping_add(1);
-                    leg.playout = Some(Playout::new(source, now));
+                    let start = playout_start(self.tick_origin, now);
+                    leg.playout = Some(Playout::new(source, start));
                 }
             }
             Command::Stop { id } => {
@@ -280,15 +289,13 @@ impl Worker {
         }
     }
 
-    fn insert(&mut self, leg: Leg) {
-        let id = leg.id;
-        if self.legs.insert(id, leg).is_none() {
-            self.order.push(id);
-        }
+    fn insert(&mut self, mut leg: Leg) {
+        // This worker's waker (a leg handed over brings the old one).
+        leg.waker = Some(LegWaker::new(leg.id, self.ready.clone()));
+        self.legs.insert(leg.id, leg);
     }
 
     fn remove(&mut self, id: LegId) -> Option<Leg> {
-        self.order.retain(|l| *l != id);
         self.legs.remove(&id)
     }
 
@@ -404,20 +411,28 @@ impl Worker {
     /// Read every socket that has data. Never completes: it runs inside the
     /// select loop and returns Pending with each socket's waker registered.
     fn poll_sockets(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        self.ready.register(cx.waker());
+        let mut ready = std::mem::take(&mut self.scratch);
+        self.ready.take(&mut ready);
         let now = clock();
-        for i in 0..self.order.len() {
-            let Some(&id) = self.order.get(i) else { break };
+        for &id in &ready {
+            let Some((flag, waker)) = self.legs.get(&id).and_then(|l| l.waker.clone()) else {
+                continue;
+            };
+            // From here a new packet queues the leg again.
+            flag.clear();
+            let mut leg_cx = Context::from_waker(&waker);
             for n in 0.. {
                 if n == BURST {
                     // More may be waiting: come back after the others had a turn.
-                    cx.waker().wake_by_ref();
+                    waker.wake_by_ref();
                     break;
                 }
                 let Some(leg) = self.legs.get_mut(&id) else {
                     break;
                 };
                 let mut read = ReadBuf::new(&mut self.buf[..]);
-                let from = match leg.socket.poll_recv_from(cx, &mut read) {
+                let from = match leg.socket.poll_recv_from(&mut leg_cx, &mut read) {
                     Poll::Ready(Ok(from)) => from,
                     // ICMP port unreachable from an earlier send surfaces here
                     // on some systems; the socket itself is fine.
@@ -427,8 +442,10 @@ impl Worker {
                 let len = read.filled().len();
                 self.on_packet(id, from, len, now);
             }
-            self.poll_rtcp(cx, id, now);
+            self.poll_rtcp(&mut leg_cx, id, now);
         }
+        ready.clear();
+        self.scratch = ready;
         Poll::Pending
     }
 
@@ -445,6 +462,7 @@ impl Worker {
                 Poll::Pending => return,
             }
         }
+        // More may be waiting: poll this leg again soon.
         cx.waker().wake_by_ref();
     }
 
@@ -513,6 +531,25 @@ impl Worker {
     }
 }
 
+/// Where a playout starting at `now` puts its frame boundaries: half-way
+/// between the worker's ticks, at the middle of the tick period `now` falls
+/// in (up to half a tick before or after `now`), so the next tick sends
+/// frame 0. Boundaries right at the ticks would alias with the ticks'
+/// jitter: one tick a hair early sends nothing, the next sends two, and the
+/// phone sees 40 ms gaps. Half a tick away, each tick sends exactly one
+/// frame even with 10 ms of timer jitter.
+fn playout_start(origin: Instant, now: Instant) -> Instant {
+    let period = FRAME_DURATION.as_nanos();
+    let phase = now.saturating_duration_since(origin).as_nanos() % period;
+    let half = period / 2;
+    if phase >= half {
+        now.checked_sub(Duration::from_nanos((phase - half) as u64))
+            .unwrap_or(now)
+    } else {
+        now + Duration::from_nanos((half - phase) as u64)
+    }
+}
+
 /// The worker is a driver: it reads the monotonic clock and passes `now`
 /// into the sans-IO cores.
 #[allow(clippy::disallowed_methods)]
@@ -527,4 +564,28 @@ fn ntp_now() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
     media::rtcp_session::ntp_from_unix(since)
+}
+
+#[cfg(test)]
+mod phase_tests {
+    use super::*;
+
+    #[test]
+    fn playouts_start_half_way_between_ticks() {
+        let origin = clock();
+        for offset_ms in [0u64, 3, 10, 15, 19, 20, 47, 1000, 1013] {
+            let now = origin + Duration::from_millis(offset_ms) + Duration::from_micros(300);
+            let start = playout_start(origin, now);
+            // Within the tick period `now` is in: the next tick sends frame 0.
+            let last_tick =
+                now - Duration::from_nanos((now - origin).as_nanos() as u64 % 20_000_000);
+            assert!(
+                start > last_tick && start < last_tick + FRAME_DURATION,
+                "{offset_ms}"
+            );
+            // Measured from a tick before the origin: start may precede it.
+            let phase = (start + FRAME_DURATION - origin).as_nanos() % FRAME_DURATION.as_nanos();
+            assert_eq!(phase, FRAME_DURATION.as_nanos() / 2, "{offset_ms}");
+        }
+    }
 }
