@@ -55,6 +55,7 @@ pub(crate) struct RegistrarSection {
     pub keepalive_interval: Option<Spanned<i64>>,
     pub keepalive_max_missed: Option<Spanned<i64>>,
     pub nonce_ttl: Option<Spanned<i64>>,
+    pub digest_algorithms: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 #[derive(Debug)]

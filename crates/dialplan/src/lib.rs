@@ -36,8 +36,8 @@ pub use diagnostic::{Diagnostic, Severity};
 pub use error::Error;
 pub use net::{Cidr, HostPort, PortRange};
 pub use plan::{
-    normalize_number, Action, ApiSettings, Group, Number, Operator, OutboundRule, Plan,
-    RegistrarSettings, Ring, RingTarget, ServerSettings, Trunk, TrunkRegistration,
+    normalize_number, Action, ApiSettings, DigestAlgorithm, Group, Number, Operator, OutboundRule,
+    Plan, RegistrarSettings, Ring, RingTarget, ServerSettings, Trunk, TrunkRegistration,
 };
 pub use plan_flow::{Hours, Menu, MinuteRange, Prompt, Queue, VoicemailBox};
 pub use simulate::{parse_entries, parse_wall_time, simulate, Scenario};

@@ -60,6 +60,26 @@ pub struct RegistrarSettings {
     pub keepalive_max_missed: u32,
     /// How long a digest nonce stays valid.
     pub nonce_ttl: Duration,
+    /// Algorithms offered in challenges, one challenge header each, in this order. Credentials
+    /// in either algorithm are accepted whatever is offered.
+    pub digest_algorithms: Vec<DigestAlgorithm>,
+}
+
+/// A digest algorithm the registrar can offer (RFC 8760).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DigestAlgorithm {
+    Md5,
+    Sha256,
+}
+
+impl DigestAlgorithm {
+    /// The name as written in the config and in the `algorithm=` parameter.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DigestAlgorithm::Md5 => "MD5",
+            DigestAlgorithm::Sha256 => "SHA-256",
+        }
+    }
 }
 
 /// `[[trunk]]`: a SIP provider connection.

@@ -104,6 +104,7 @@ fn read_registrar(t: &mut TableReader, p: &mut Problems) -> RegistrarSection {
         keepalive_interval: t.integer("keepalive_interval", p),
         keepalive_max_missed: t.integer("keepalive_max_missed", p),
         nonce_ttl: t.integer("nonce_ttl", p),
+        digest_algorithms: t.strings("digest_algorithms", p),
     }
 }
 

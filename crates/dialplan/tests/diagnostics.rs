@@ -4,7 +4,7 @@
 mod common;
 
 use common::{assert_errors, assert_warnings, BASE};
-use dialplan::load_str;
+use dialplan::{load_str, DigestAlgorithm};
 
 #[test]
 fn base_is_clean() {
@@ -182,6 +182,32 @@ fn registrar_bounds() {
             "t.toml:16:13: error: `nonce_ttl` 5 is out of range\n  hint: use a value from 10 to 86400",
             "t.toml:17:9: error: `realm` must be non-empty and free of quotes, backslashes and control characters\n  hint: it is sent inside a quoted digest parameter; a plain name like \"switchboard\" works",
         ],
+    );
+}
+
+#[test]
+fn digest_algorithms_are_checked_and_ordered() {
+    let plan = load_str("t.toml", BASE).expect("loads");
+    assert_eq!(
+        plan.registrar().digest_algorithms,
+        vec![DigestAlgorithm::Md5]
+    );
+    let text = format!("{BASE}[registrar]\ndigest_algorithms = [\"SHA-256\", \"md5\"]\n");
+    let plan = load_str("t.toml", &text).expect("loads");
+    assert_eq!(
+        plan.registrar().digest_algorithms,
+        vec![DigestAlgorithm::Sha256, DigestAlgorithm::Md5]
+    );
+    assert_errors(
+        &format!("{BASE}[registrar]\ndigest_algorithms = [\"SHA-512\", \"MD5\", \"MD5\"]\n"),
+        &[
+            "t.toml:13:22: error: unknown digest algorithm `SHA-512`\n  hint: use \"MD5\" or \"SHA-256\"",
+            "t.toml:13:40: error: `MD5` is listed twice\n  hint: list each algorithm once, in the order to offer them",
+        ],
+    );
+    assert_errors(
+        &format!("{BASE}[registrar]\ndigest_algorithms = []\n"),
+        &["t.toml:13:21: error: `digest_algorithms` is empty\n  hint: list at least one of \"MD5\", \"SHA-256\""],
     );
 }
 

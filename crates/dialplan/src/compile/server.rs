@@ -8,7 +8,7 @@ use serde_spanned::Spanned;
 use super::*;
 use crate::config::{ApiSection, RegistrarSection, ServerSection};
 use crate::net::{PortRange, ANY_V4};
-use crate::plan::{ApiSettings, RegistrarSettings, ServerSettings};
+use crate::plan::{ApiSettings, DigestAlgorithm, RegistrarSettings, ServerSettings};
 
 pub(super) fn compile_server(s: &ServerSection, p: &mut Problems) -> ServerSettings {
     let sip_listen = s.sip_listen.as_ref().map_or(
@@ -247,5 +247,53 @@ pub(super) fn compile_registrar(r: &RegistrarSection, p: &mut Problems) -> Regis
             defaults::NONCE_TTL,
             p,
         )),
+        digest_algorithms: digest_algorithms(r.digest_algorithms.as_ref(), p),
     }
+}
+
+/// `digest_algorithms`: MD5 alone by default, because deployed softphones (baresip's libre among
+/// them) fail a registration whose challenge names an algorithm they lack.
+fn digest_algorithms(
+    list: Option<&Spanned<Vec<Spanned<String>>>>,
+    p: &mut Problems,
+) -> Vec<DigestAlgorithm> {
+    let Some(list) = list else {
+        return vec![DigestAlgorithm::Md5];
+    };
+    if list.get_ref().is_empty() {
+        p.error_hint(
+            list.span(),
+            "`digest_algorithms` is empty",
+            "list at least one of \"MD5\", \"SHA-256\"",
+        );
+        return vec![DigestAlgorithm::Md5];
+    }
+    let mut out = Vec::new();
+    for item in list.get_ref() {
+        let algorithm = match item.get_ref().to_ascii_uppercase().as_str() {
+            "MD5" => DigestAlgorithm::Md5,
+            "SHA-256" => DigestAlgorithm::Sha256,
+            other => {
+                p.error_hint(
+                    item.span(),
+                    format!("unknown digest algorithm `{other}`"),
+                    "use \"MD5\" or \"SHA-256\"",
+                );
+                continue;
+            }
+        };
+        if out.contains(&algorithm) {
+            p.error_hint(
+                item.span(),
+                format!("`{}` is listed twice", algorithm.as_str()),
+                "list each algorithm once, in the order to offer them",
+            );
+            continue;
+        }
+        out.push(algorithm);
+    }
+    if out.is_empty() {
+        out.push(DigestAlgorithm::Md5);
+    }
+    out
 }

@@ -1,10 +1,10 @@
 //! Digest authentication of operators (REGISTER with 401, INVITE with 407),
 //! on the stateless, source-bound nonces of `sip::auth::DigestServer`.
 //! Credentials in MD5 and SHA-256 (RFC 8760) are both accepted; which
-//! algorithms are *offered* is a choice because deployed clients disagree:
-//! SIPp and many softphones answer the first challenge whatever it is, and
-//! baresip's libre fails the whole registration on seeing an algorithm it
-//! lacks. So the challenge offers `CHALLENGE_ALGORITHMS` only.
+//! algorithms are *offered* is the config's `[registrar] digest_algorithms`
+//! (MD5 alone by default) because deployed clients disagree: SIPp and many
+//! softphones answer the first challenge whatever it is, and baresip's libre
+//! fails the whole registration on seeing an algorithm it lacks.
 
 use std::time::Instant;
 
@@ -14,9 +14,6 @@ use sip::{Request, Response};
 
 use super::{requests, Core};
 use crate::transport::Peer;
-
-/// Offered in challenges; MD5 is what every client here understands.
-const CHALLENGE_ALGORITHMS: [Algorithm; 1] = [Algorithm::Md5];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Verdict {
@@ -98,7 +95,8 @@ pub(super) fn challenge(
         "WWW-Authenticate"
     };
     let mut resp = Response::for_request(req, status);
-    for algorithm in CHALLENGE_ALGORITHMS {
+    let offered = core.plan.registrar().digest_algorithms.clone();
+    for algorithm in offered.into_iter().map(algorithm) {
         let c = core
             .digest
             .challenge(&realm, algorithm, unix, source.addr.ip(), stale);
@@ -106,4 +104,11 @@ pub(super) fn challenge(
     }
     let tag = sip::headers::new_tag(&mut core.rng);
     requests::send(core, tx, resp.with_to_tag(&tag), now);
+}
+
+fn algorithm(a: dialplan::DigestAlgorithm) -> Algorithm {
+    match a {
+        dialplan::DigestAlgorithm::Md5 => Algorithm::Md5,
+        dialplan::DigestAlgorithm::Sha256 => Algorithm::Sha256,
+    }
 }

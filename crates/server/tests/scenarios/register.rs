@@ -101,6 +101,44 @@ fn sha256_credentials_on_our_nonce_are_accepted() {
 }
 
 #[test]
+fn configured_sha256_is_offered_first_and_answered() {
+    let config = crate::harness::CONFIG.replace(
+        "[registrar]",
+        "[registrar]\ndigest_algorithms = [\"SHA-256\", \"MD5\"]",
+    );
+    assert_ne!(
+        config,
+        crate::harness::CONFIG,
+        "the test config has a [registrar] table"
+    );
+    let mut sim = Sim::with_config(&config);
+    let mut alice = Phone::alice();
+    let first = alice.register_text("<sip:alice@198.51.100.10:5062>", Some(600), None);
+    sim.deliver(alice.peer, &first);
+    let challenge = sim.expect_response(alice.peer, 401);
+    let offered: Vec<Challenge> = challenge
+        .headers
+        .get_all("WWW-Authenticate")
+        .map(|v| Challenge::parse(v).expect("a well-formed challenge"))
+        .collect();
+    let algorithms: Vec<Algorithm> = offered.iter().map(|c| c.algorithm).collect();
+    assert_eq!(algorithms, [Algorithm::Sha256, Algorithm::Md5]);
+    let auth = authorization_for(
+        &offered[0],
+        &Method::Register,
+        "sip:192.0.2.1",
+        "alice",
+        "alice-secret-1",
+        "c0ffee",
+        1,
+    )
+    .unwrap();
+    let second = alice.register_text("<sip:alice@198.51.100.10:5062>", Some(600), Some(&auth));
+    sim.deliver(alice.peer, &second);
+    sim.expect_response(alice.peer, 200);
+}
+
+#[test]
 fn wrong_password_is_403_never_200() {
     let mut sim = Sim::new();
     let mut alice = Phone::alice();
