@@ -26,6 +26,30 @@ pub(crate) struct CallView<'a> {
     talk_ms: i64,
     total_ms: i64,
     recording_path: Option<&'a str>,
+    /// Filled in once the recording's file is finished.
+    recording_duration_ms: Option<i64>,
+    /// What the switch received from each side, once its leg closed.
+    caller_media: Option<LegQualityView>,
+    operator_media: Option<LegQualityView>,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct LegQualityView {
+    packets: i64,
+    lost: i64,
+    jitter_ms: f64,
+    mos: f64,
+}
+
+impl From<store::LegQuality> for LegQualityView {
+    fn from(q: store::LegQuality) -> Self {
+        LegQualityView {
+            packets: q.packets,
+            lost: q.lost,
+            jitter_ms: q.jitter_ms,
+            mos: q.mos,
+        }
+    }
 }
 
 impl<'a> From<&'a store::CallRecord> for CallView<'a> {
@@ -50,6 +74,9 @@ impl<'a> From<&'a store::CallRecord> for CallView<'a> {
             talk_ms: r.talk_millis(),
             total_ms: r.total_millis(),
             recording_path: r.recording_path.as_deref(),
+            recording_duration_ms: r.media.recording_duration_ms,
+            caller_media: r.media.caller.map(Into::into),
+            operator_media: r.media.operator.map(Into::into),
         }
     }
 }

@@ -117,6 +117,7 @@ fn record(id: &str, disposition: store::Disposition) -> store::CallRecord {
         hangup_by: Some(store::HangupBy::Caller),
         hangup_reason: Some("BYE".into()),
         recording_path: None,
+        media: store::CallMedia::default(),
     }
 }
 
@@ -143,7 +144,21 @@ fn state() -> Arc<TestState> {
             started_at_unix_ms: 1_700_000_000_000,
         },
         calls: vec![
-            record("c2", store::Disposition::Answered),
+            {
+                let mut r = record("c2", store::Disposition::Answered);
+                r.recording_path = Some("/var/recordings/c2.wav".into());
+                r.media = store::CallMedia {
+                    recording_duration_ms: Some(7_020),
+                    caller: Some(store::LegQuality {
+                        packets: 350,
+                        lost: 1,
+                        jitter_ms: 2.5,
+                        mos: 4.25,
+                    }),
+                    operator: None,
+                };
+                r
+            },
             record("c1", store::Disposition::Missed),
         ],
         config: Mutex::new(GOOD.to_owned()),
@@ -241,6 +256,13 @@ async fn calls_carry_the_landing_page_and_respect_the_limit() {
     assert_eq!(c["hangup_by"], "caller");
     assert_eq!(c["talk_ms"], 7_000);
     assert_eq!(c["total_ms"], 9_000);
+    assert_eq!(c["recording_path"], "/var/recordings/c2.wav");
+    assert_eq!(c["recording_duration_ms"], 7_020);
+    assert_eq!(c["caller_media"]["packets"], 350);
+    assert_eq!(c["caller_media"]["lost"], 1);
+    assert_eq!(c["caller_media"]["jitter_ms"], 2.5);
+    assert_eq!(c["caller_media"]["mos"], 4.25);
+    assert!(c["operator_media"].is_null());
 
     send(&s, "GET", "/api/calls").await;
     assert_eq!(*s.asked_limit.lock().unwrap(), Some(50), "default limit");

@@ -19,7 +19,8 @@ mod writer;
 
 pub use error::Error;
 pub use model::{
-    CallRecord, Direction, Disposition, HangupBy, Registration, Transport, UnixMillis, UnixSeconds,
+    CallMedia, CallRecord, Direction, Disposition, HangupBy, LegQuality, Registration, Transport,
+    UnixMillis, UnixSeconds,
 };
 pub use sqlite::SqliteStore;
 pub use voicemail::VoicemailMessage;
@@ -42,6 +43,17 @@ pub trait CallStore: Send + Sync {
     /// Queues a finished call's record. It is committed in its own transaction when the writer
     /// reaches it; [`Store::flush`] waits for that and reports failures.
     fn insert_call_record(&self, record: CallRecord) -> Result<(), Error>;
+    /// Queues media figures for the stored record (`node_id`, `id`): each `Some` replaces the
+    /// stored value, each `None` keeps it, so the recording and each leg may report separately.
+    /// A record not (yet) stored is left alone. Queued after the insert, it always finds it.
+    fn update_call_media(
+        &self,
+        node_id: &str,
+        id: &str,
+        recording_duration_ms: Option<i64>,
+        caller: Option<LegQuality>,
+        operator: Option<LegQuality>,
+    ) -> Result<(), Error>;
     /// The latest `limit` committed records, newest first (by `started_at`).
     fn recent_calls(&self, limit: usize) -> Result<Vec<CallRecord>, Error>;
 }

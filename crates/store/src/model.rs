@@ -68,8 +68,33 @@ pub enum HangupBy {
     Switch,
 }
 
-/// A finished call. Written once, when the call is over.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What the switch received from one side of a call (RTP reception figures when its leg closed).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct LegQuality {
+    pub packets: i64,
+    /// Expected minus received (negative with duplicates).
+    pub lost: i64,
+    /// Interarrival jitter (RFC 3550 A.8).
+    pub jitter_ms: f64,
+    /// Estimated MOS, 1.0 to 4.5.
+    pub mos: f64,
+}
+
+/// Media figures of a call. They arrive from the media engine after the call ended (the recording's
+/// file is finished and each leg's figures are final only then), so they are stored by
+/// [`crate::CallStore::update_call_media`] into a record inserted earlier; `None` is "not known".
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct CallMedia {
+    /// Length of the audio in the recording file.
+    pub recording_duration_ms: Option<i64>,
+    /// The caller's leg (the customer, inbound).
+    pub caller: Option<LegQuality>,
+    /// The answered operator's (or external number's) leg.
+    pub operator: Option<LegQuality>,
+}
+
+/// A finished call. Written once, when the call is over; its `media` may be completed later.
+#[derive(Debug, Clone, PartialEq)]
 pub struct CallRecord {
     /// Unique within `node_id` (the pair is the key), e.g. the inbound leg's Call-ID.
     pub id: String,
@@ -95,6 +120,7 @@ pub struct CallRecord {
     /// E.g. "BYE", "CANCEL", "486 Busy Here", "media timeout".
     pub hangup_reason: Option<String>,
     pub recording_path: Option<String>,
+    pub media: CallMedia,
 }
 
 impl CallRecord {

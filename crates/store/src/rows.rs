@@ -133,6 +133,10 @@ pub(crate) fn insert_call_record(conn: &Connection, c: &CallRecord) -> rusqlite:
         c.talk_millis(),
         c.total_millis(),
     ])?;
+    // Figures known at the end of the call (a recording or leg that finished first) go in too.
+    if c.media != CallMedia::default() {
+        update_call_media(conn, &c.node_id, &c.id, &c.media)?;
+    }
     Ok(())
 }
 
@@ -140,7 +144,9 @@ pub(crate) fn recent_calls(conn: &Connection, limit: usize) -> Result<Vec<CallRe
     let mut stmt = conn.prepare_cached(
         "SELECT node_id, id, started_at, answered_at, ended_at, direction, caller, callee, trunk,
                 number_name, landing_page, campaign, operator, disposition, hangup_by, hangup_reason,
-                recording_path
+                recording_path, recording_duration_ms,
+                caller_packets, caller_lost, caller_jitter_ms, caller_mos,
+                operator_packets, operator_lost, operator_jitter_ms, operator_mos
          FROM call_records ORDER BY started_at DESC, rowid DESC LIMIT ?1",
     )?;
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
@@ -190,5 +196,62 @@ fn call_row(row: &Row) -> rusqlite::Result<Result<CallRecord, Error>> {
         hangup_by,
         hangup_reason: row.get(15)?,
         recording_path: row.get(16)?,
+        media: CallMedia {
+            recording_duration_ms: row.get(17)?,
+            caller: leg_quality(row, 18)?,
+            operator: leg_quality(row, 22)?,
+        },
     }))
+}
+
+/// Four columns from `first`: packets, lost, jitter, MOS; `None` while packets is NULL.
+fn leg_quality(row: &Row, first: usize) -> rusqlite::Result<Option<LegQuality>> {
+    let packets: Option<i64> = row.get(first)?;
+    let Some(packets) = packets else {
+        return Ok(None);
+    };
+    Ok(Some(LegQuality {
+        packets,
+        lost: row.get::<_, Option<i64>>(first + 1)?.unwrap_or(0),
+        jitter_ms: row.get::<_, Option<f64>>(first + 2)?.unwrap_or(0.0),
+        mos: row.get::<_, Option<f64>>(first + 3)?.unwrap_or(0.0),
+    }))
+}
+
+/// Fills in media figures; NULL parameters keep what is stored.
+pub(crate) fn update_call_media(
+    conn: &Connection,
+    node_id: &str,
+    id: &str,
+    m: &CallMedia,
+) -> rusqlite::Result<()> {
+    let c = m.caller;
+    let o = m.operator;
+    conn.prepare_cached(
+        "UPDATE call_records SET
+             recording_duration_ms = COALESCE(?3, recording_duration_ms),
+             caller_packets = COALESCE(?4, caller_packets),
+             caller_lost = COALESCE(?5, caller_lost),
+             caller_jitter_ms = COALESCE(?6, caller_jitter_ms),
+             caller_mos = COALESCE(?7, caller_mos),
+             operator_packets = COALESCE(?8, operator_packets),
+             operator_lost = COALESCE(?9, operator_lost),
+             operator_jitter_ms = COALESCE(?10, operator_jitter_ms),
+             operator_mos = COALESCE(?11, operator_mos)
+         WHERE node_id = ?1 AND id = ?2",
+    )?
+    .execute(params![
+        node_id,
+        id,
+        m.recording_duration_ms,
+        c.map(|q| q.packets),
+        c.map(|q| q.lost),
+        c.map(|q| q.jitter_ms),
+        c.map(|q| q.mos),
+        o.map(|q| q.packets),
+        o.map(|q| q.lost),
+        o.map(|q| q.jitter_ms),
+        o.map(|q| q.mos),
+    ])?;
+    Ok(())
 }

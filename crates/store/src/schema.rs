@@ -67,6 +67,19 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX voicemails_started_at ON voicemails (started_at);
     "#,
+    // 2 -> 3: a call's media figures, filled in after the call ended (recording length, and what
+    // the switch received from each side). NULL: not known (no recording, leg never closed).
+    r#"
+    ALTER TABLE call_records ADD COLUMN recording_duration_ms INTEGER;
+    ALTER TABLE call_records ADD COLUMN caller_packets INTEGER;
+    ALTER TABLE call_records ADD COLUMN caller_lost INTEGER;
+    ALTER TABLE call_records ADD COLUMN caller_jitter_ms REAL;
+    ALTER TABLE call_records ADD COLUMN caller_mos REAL;
+    ALTER TABLE call_records ADD COLUMN operator_packets INTEGER;
+    ALTER TABLE call_records ADD COLUMN operator_lost INTEGER;
+    ALTER TABLE call_records ADD COLUMN operator_jitter_ms REAL;
+    ALTER TABLE call_records ADD COLUMN operator_mos REAL;
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -116,6 +129,37 @@ mod tests {
             )
             .unwrap();
         assert_eq!(tables, 3);
+    }
+
+    /// A database at version 2 (as the previous build left it) keeps its call records and gains
+    /// the media columns, empty.
+    #[test]
+    fn migrates_version_2_database_keeping_records() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let tx = conn.transaction().unwrap();
+        tx.execute_batch(MIGRATIONS[0]).unwrap();
+        tx.execute_batch(MIGRATIONS[1]).unwrap();
+        tx.execute_batch("PRAGMA user_version = 2").unwrap();
+        tx.commit().unwrap();
+        conn.execute_batch(
+            "INSERT INTO call_records (node_id, id, started_at, ended_at, direction, caller, callee,
+                 disposition, recording_path, talk_ms, total_ms)
+             VALUES ('n', 'old', 1, 2, 'inbound', 'a', 'b', 'answered', 'x.wav', 1, 1)",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, 3);
+        let (path, duration, mos): (String, Option<i64>, Option<f64>) = conn
+            .query_row(
+                "SELECT recording_path, recording_duration_ms, operator_mos FROM call_records",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!((path.as_str(), duration, mos), ("x.wav", None, None));
     }
 
     #[test]

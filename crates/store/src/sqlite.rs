@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
-use crate::model::{CallRecord, Registration, UnixSeconds};
+use crate::model::{CallMedia, CallRecord, LegQuality, Registration, UnixSeconds};
 use crate::voicemail::{self, VoicemailMessage};
 use crate::writer::{self, Op};
 use crate::{rows, schema, CallStore, Error, RegistrationStore, Store, VoicemailStore};
@@ -158,6 +158,25 @@ impl RegistrationStore for SqliteStore {
 impl CallStore for SqliteStore {
     fn insert_call_record(&self, record: CallRecord) -> Result<(), Error> {
         self.send(Op::InsertCall(Box::new(record)))
+    }
+
+    fn update_call_media(
+        &self,
+        node_id: &str,
+        id: &str,
+        recording_duration_ms: Option<i64>,
+        caller: Option<LegQuality>,
+        operator: Option<LegQuality>,
+    ) -> Result<(), Error> {
+        self.send(Op::UpdateCallMedia {
+            node_id: node_id.to_owned(),
+            id: id.to_owned(),
+            media: CallMedia {
+                recording_duration_ms,
+                caller,
+                operator,
+            },
+        })
     }
 
     fn recent_calls(&self, limit: usize) -> Result<Vec<CallRecord>, Error> {

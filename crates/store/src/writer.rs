@@ -9,7 +9,7 @@ use std::sync::mpsc::{Receiver, SyncSender};
 
 use rusqlite::Connection;
 
-use crate::model::{CallRecord, Registration, UnixSeconds};
+use crate::model::{CallMedia, CallRecord, Registration, UnixSeconds};
 use crate::rows;
 use crate::voicemail::{self, VoicemailMessage};
 
@@ -26,6 +26,11 @@ pub(crate) enum Op {
     },
     RemoveExpired(UnixSeconds),
     InsertCall(Box<CallRecord>),
+    UpdateCallMedia {
+        node_id: String,
+        id: String,
+        media: CallMedia,
+    },
     InsertVoicemail(Box<VoicemailMessage>),
     /// Answered once every op queued before it is committed: `Ok` or the failures since the last
     /// flush.
@@ -53,6 +58,12 @@ pub(crate) fn run(conn: Connection, ops: Receiver<Op>) {
                 tracing::error!(call = %c.id, error = %e, "call record not written");
                 e
             }),
+            Op::UpdateCallMedia { node_id, id, media } => {
+                rows::update_call_media(&conn, &node_id, &id, &media).map_err(|e| {
+                    tracing::error!(call = %id, error = %e, "call media figures not written");
+                    e
+                })
+            }
             Op::InsertVoicemail(m) => voicemail::insert(&conn, &m).map_err(|e| {
                 tracing::error!(path = %m.path, error = %e, "voicemail not indexed");
                 e

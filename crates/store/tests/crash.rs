@@ -32,6 +32,7 @@ fn record(id: &str) -> CallRecord {
         hangup_by: None,
         hangup_reason: None,
         recording_path: None,
+        media: store::CallMedia::default(),
     }
 }
 

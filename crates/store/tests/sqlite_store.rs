@@ -41,6 +41,7 @@ fn call(id: &str, started_at: i64) -> CallRecord {
         hangup_by: Some(HangupBy::Caller),
         hangup_reason: Some("BYE".into()),
         recording_path: Some("var/recordings/a.wav".into()),
+        media: store::CallMedia::default(),
     }
 }
 
@@ -196,7 +197,7 @@ fn database_is_in_wal_mode_with_current_schema() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
 }
 
 #[test]
@@ -266,4 +267,58 @@ fn shared_across_threads_as_trait_object() {
     }
     store.flush().unwrap();
     assert_eq!(store.recent_calls(1000).unwrap().len(), 100);
+}
+
+/// Media figures arrive after the record: each update fills its own columns and keeps the others;
+/// an update for a record never stored changes nothing.
+#[test]
+fn call_media_updates_merge_into_the_stored_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let record = call("c1", 1_700_000_000_000);
+    store.insert_call_record(record.clone()).unwrap();
+    let caller = store::LegQuality {
+        packets: 3000,
+        lost: 2,
+        jitter_ms: 1.5,
+        mos: 4.4,
+    };
+    let operator = store::LegQuality {
+        packets: 2990,
+        lost: 0,
+        jitter_ms: 0.25,
+        mos: 4.5,
+    };
+    store
+        .update_call_media("node1", "c1", Some(60_020), None, None)
+        .unwrap();
+    store
+        .update_call_media("node1", "c1", None, Some(caller), None)
+        .unwrap();
+    store
+        .update_call_media("node1", "c1", None, None, Some(operator))
+        .unwrap();
+    store
+        .update_call_media("node1", "unknown", Some(1), Some(caller), None)
+        .unwrap();
+    store.flush().unwrap();
+    let mut expected = record;
+    expected.media = store::CallMedia {
+        recording_duration_ms: Some(60_020),
+        caller: Some(caller),
+        operator: Some(operator),
+    };
+    assert_eq!(store.recent_calls(10).unwrap(), vec![expected]);
+}
+
+/// Figures the record already carries when it is inserted are stored with it.
+#[test]
+fn call_media_known_at_insert_is_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let mut record = call("c1", 1_700_000_000_000);
+    record.media.recording_duration_ms = Some(5_000);
+    store.insert_call_record(record.clone()).unwrap();
+    store.flush().unwrap();
+    assert_eq!(store.recent_calls(1).unwrap(), vec![record]);
 }

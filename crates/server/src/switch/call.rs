@@ -177,6 +177,7 @@ fn start_inbound(
         hangup_by: None,
         hangup_reason: None,
         recording_path: None,
+        media: store::CallMedia::default(),
     };
     let Some(mut call) =
         Call::accept_caller(core, tx, &req, source, record, Direction::Inbound, now)

@@ -81,6 +81,7 @@ pub(super) fn start_outbound(
         hangup_by: None,
         hangup_reason: None,
         recording_path: None,
+        media: store::CallMedia::default(),
     };
     let Some(mut call) =
         Call::accept_caller(core, tx, &req, source, record, Direction::Outbound, now)
