@@ -37,6 +37,9 @@ pub(crate) struct ServerSection {
     pub ring_timeout: Option<Spanned<i64>>,
     pub media_timeout: Option<Spanned<i64>>,
     pub node_id: Option<Spanned<String>>,
+    pub record_calls: Option<Spanned<bool>>,
+    /// "none", "beep" or a prompt name.
+    pub recording_notice: Option<Spanned<String>>,
 }
 
 /// `[api]`: the HTTP API's socket.
@@ -116,6 +119,8 @@ pub(crate) struct NumberSection {
     pub whisper: Option<Spanned<String>>,
     /// Display name format for the operator's softphone, e.g. "[promo] {caller}".
     pub caller_id_tag: Option<Spanned<String>>,
+    /// Overrides `[server] record_calls` for this number.
+    pub record: Option<Spanned<bool>>,
     /// What the number does. Exactly one action key must be present.
     pub actions: Vec<ActionSection>,
 }
@@ -193,6 +198,7 @@ pub(crate) struct VoicemailSection {
     pub greeting: Option<Spanned<String>>,
     pub beep: Option<Spanned<String>>,
     pub max_seconds: Option<Spanned<i64>>,
+    pub silence_seconds: Option<Spanned<i64>>,
 }
 
 #[derive(Debug)]

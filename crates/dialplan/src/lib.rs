@@ -37,7 +37,8 @@ pub use error::Error;
 pub use net::{Cidr, HostPort, PortRange};
 pub use plan::{
     normalize_number, Action, ApiSettings, DigestAlgorithm, Group, Number, Operator, OutboundRule,
-    Plan, RegistrarSettings, Ring, RingTarget, ServerSettings, Trunk, TrunkRegistration,
+    Plan, RecordingNotice, RegistrarSettings, Ring, RingTarget, ServerSettings, Trunk,
+    TrunkRegistration,
 };
 pub use plan_flow::{Hours, Menu, MinuteRange, Prompt, Queue, VoicemailBox};
 pub use simulate::{parse_entries, parse_wall_time, simulate, Scenario};

@@ -30,6 +30,22 @@ pub struct ServerSettings {
     pub media_timeout: Duration,
     /// Written into every call record, so records from several nodes can share one database.
     pub node_id: String,
+    /// Record answered calls (stereo WAV under `data_dir`/recordings); a number's `record`
+    /// overrides it.
+    pub record_calls: bool,
+    /// What both sides hear when a recording starts.
+    pub recording_notice: RecordingNotice,
+}
+
+/// `[server] recording_notice`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum RecordingNotice {
+    None,
+    /// A short 1 kHz beep.
+    #[default]
+    Beep,
+    /// A prompt from `[prompts]`, by name.
+    Prompt(String),
 }
 
 /// `[api]`: the HTTP API (health, metrics, call records, reload).
@@ -173,6 +189,8 @@ pub struct Number {
     /// Display name format for the operator's softphone; `{caller}` is the caller's number and
     /// `{name}` the number's name.
     pub caller_id_tag: Option<String>,
+    /// `record`: overrides `[server] record_calls` for calls to this number.
+    pub record: Option<bool>,
     pub action: Action,
 }
 
@@ -330,6 +348,11 @@ impl Plan {
         self.number_index
             .get(normalized.trim_start_matches('+'))
             .map(|&i| &self.numbers[i])
+    }
+
+    /// Whether calls to `number` are recorded: its `record`, else `[server] record_calls`.
+    pub fn records_calls_to(&self, number: &Number) -> bool {
+        number.record.unwrap_or(self.server.record_calls)
     }
 
     pub fn prompt(&self, name: &str) -> Option<&Prompt> {

@@ -118,6 +118,8 @@ pub struct VoicemailBox {
     pub beep: Option<String>,
     /// Recording stops after this long.
     pub max_duration: Duration,
+    /// Recording stops when the caller is quiet (audio under about -45 dBFS) this long.
+    pub silence: Duration,
 }
 
 /// `[[queue]]`. The ACD is a later issue: for now a queue rings its group (everyone at once)

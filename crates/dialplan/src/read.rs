@@ -92,6 +92,8 @@ fn read_server(t: &mut TableReader, p: &mut Problems) -> ServerSection {
         ring_timeout: t.integer("ring_timeout", p),
         media_timeout: t.integer("media_timeout", p),
         node_id: t.string("node_id", p),
+        record_calls: t.boolean("record_calls", p),
+        recording_notice: t.string("recording_notice", p),
     }
 }
 
@@ -187,6 +189,7 @@ fn read_number(t: &mut TableReader, p: &mut Problems) -> NumberSection {
     let utm = t.string_map("utm", p);
     let whisper = t.string("whisper", p);
     let caller_id_tag = t.string("caller_id_tag", p);
+    let record = t.boolean("record", p);
     // Action keys sit right in the number's table; compile checks that exactly one is present.
     let actions = read_flow::read_actions(t, p);
     NumberSection {
@@ -198,6 +201,7 @@ fn read_number(t: &mut TableReader, p: &mut Problems) -> NumberSection {
         utm,
         whisper,
         caller_id_tag,
+        record,
         actions,
     }
 }

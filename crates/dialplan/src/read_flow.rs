@@ -241,6 +241,7 @@ pub(crate) fn read_voicemail(t: &mut TableReader, p: &mut Problems) -> Voicemail
         greeting: t.string("greeting", p),
         beep: t.string("beep", p),
         max_seconds: t.integer("max_seconds", p),
+        silence_seconds: t.integer("silence_seconds", p),
     }
 }
 

@@ -167,6 +167,7 @@ pub fn simulate(plan: Arc<Plan>, s: &Scenario, base: Instant) -> Result<Vec<Stri
                     mailbox,
                     max_duration,
                     path_hint,
+                    ..
                 } => {
                     say(format!(
                         "record voicemail in {mailbox} (up to {}s) to {}",

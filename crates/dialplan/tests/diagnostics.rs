@@ -46,7 +46,7 @@ fn every_unknown_key_is_reported_with_did_you_mean() {
         &text,
         &[
             "t.toml:13:1: error: unknown key `sip_lisen` in [server]\n  hint: did you mean `sip_listen`?",
-            "t.toml:14:1: error: unknown key `colour` in [server]\n  hint: known keys here: data_dir, media_timeout, node_id, prompts_dir, public_address, ring_timeout, rtp_ports, sip_listen",
+            "t.toml:14:1: error: unknown key `colour` in [server]\n  hint: known keys here: data_dir, media_timeout, node_id, prompts_dir, public_address, record_calls, recording_notice, ring_timeout, rtp_ports, sip_listen",
             "t.toml:15:16: error: `ring_timeout` 1000 is out of range\n  hint: use a value from 5 to 300",
             "t.toml:17:2: error: unknown key `registar` in the top level\n  hint: did you mean `registrar`?",
         ],

@@ -454,6 +454,7 @@ fn voicemail_records_until_hash_and_reports_the_message() {
             FlowAction::RecordVoicemail {
                 mailbox: "box".into(),
                 max_duration: secs(60),
+                silence: secs(5),
                 path_hint: path.clone(),
             }
         ]

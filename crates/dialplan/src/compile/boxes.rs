@@ -27,12 +27,20 @@ pub(super) fn compile_voicemail(
         VOICEMAIL_SECONDS,
         p,
     );
+    let silence = ranged(
+        &v.silence_seconds,
+        "silence_seconds",
+        1..=60,
+        defaults::VOICEMAIL_SILENCE,
+        p,
+    );
     let ok = (v.greeting.is_none() || greeting.is_some()) && (v.beep.is_none() || beep.is_some());
     ok.then(|| VoicemailBox {
         name: name.get_ref().clone(),
         greeting,
         beep,
         max_duration: secs(max),
+        silence: secs(silence),
     })
 }
 

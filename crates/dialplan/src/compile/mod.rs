@@ -29,7 +29,7 @@ use flows::{compile_flows, names};
 use number::compile_numbers;
 use people::{compile_groups, compile_operators};
 use prompts::compile_prompts;
-use server::{compile_api, compile_registrar, compile_server};
+use server::{check_recording_notice, compile_api, compile_registrar, compile_server};
 use trunk::compile_trunks;
 
 /// Defaults, also quoted by docs/config.md.
@@ -42,6 +42,8 @@ pub(crate) mod defaults {
     pub const RING_TIMEOUT: i64 = 30;
     pub const MEDIA_TIMEOUT: i64 = 60;
     pub const NODE_ID: &str = "node1";
+    pub const RECORD_CALLS: bool = true;
+    pub const VOICEMAIL_SILENCE: i64 = 5;
     pub const API_LISTEN: &str = "127.0.0.1:8080";
     pub const REALM: &str = "switchboard";
     pub const MIN_EXPIRES: i64 = 60;
@@ -75,7 +77,7 @@ pub(crate) fn compile(
     ctx: &crate::load::Context,
     p: &mut Problems,
 ) -> Option<Plan> {
-    let server = compile_server(&config.server, p);
+    let mut server = compile_server(&config.server, p);
     let registrar = compile_registrar(&config.registrar, p);
     let api = compile_api(&config.api, server.sip_listen, p);
     let trunks = compile_trunks(&config.trunks, p);
@@ -119,6 +121,8 @@ pub(crate) fn compile(
         ),
         queues: names(config.queues.iter().map(|q| q.name.as_ref()), "queue", p),
     };
+    server.recording_notice =
+        check_recording_notice(&config.server, &prompts, &lookup.prompt_names, p);
     let flows = compile_flows(&config, &lookup, p);
     let (numbers, number_index) = compile_numbers(&config.numbers, &lookup, p);
     if p.has_errors() {

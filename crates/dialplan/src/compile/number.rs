@@ -92,6 +92,7 @@ pub(super) fn compile_numbers(
             utm,
             whisper,
             caller_id_tag: n.caller_id_tag.as_ref().map(|t| t.get_ref().clone()),
+            record: n.record.as_ref().map(|r| *r.get_ref()),
             action,
         });
     }

@@ -1,5 +1,6 @@
 //! `[server]` and `[registrar]`: defaults, ranges, addresses and the RTP port range.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::ops::Range;
 
@@ -8,7 +9,10 @@ use serde_spanned::Spanned;
 use super::*;
 use crate::config::{ApiSection, RegistrarSection, ServerSection};
 use crate::net::{PortRange, ANY_V4};
-use crate::plan::{ApiSettings, DigestAlgorithm, RegistrarSettings, ServerSettings};
+use crate::plan::{
+    ApiSettings, DigestAlgorithm, RecordingNotice, RegistrarSettings, ServerSettings,
+};
+use crate::plan_flow::Prompt;
 
 pub(super) fn compile_server(s: &ServerSection, p: &mut Problems) -> ServerSettings {
     let sip_listen = s.sip_listen.as_ref().map_or(
@@ -76,6 +80,44 @@ pub(super) fn compile_server(s: &ServerSection, p: &mut Problems) -> ServerSetti
             }
             None => defaults::NODE_ID.to_owned(),
         },
+        record_calls: s
+            .record_calls
+            .as_ref()
+            .map_or(defaults::RECORD_CALLS, |r| *r.get_ref()),
+        // Set by `check_recording_notice` once the prompts are known.
+        recording_notice: RecordingNotice::default(),
+    }
+}
+
+/// `recording_notice` naming a prompt: it must be one of `[prompts]`.
+pub(super) fn check_recording_notice(
+    s: &ServerSection,
+    prompts: &HashMap<String, Prompt>,
+    known: &[String],
+    p: &mut Problems,
+) -> RecordingNotice {
+    let Some(written) = &s.recording_notice else {
+        return RecordingNotice::Beep;
+    };
+    match written.get_ref().as_str() {
+        "beep" => RecordingNotice::Beep,
+        "none" => RecordingNotice::None,
+        name if known.iter().any(|k| k == name) => {
+            // Defined but its file was bad: already reported, fall back to the beep.
+            if prompts.contains_key(name) {
+                RecordingNotice::Prompt(name.to_owned())
+            } else {
+                RecordingNotice::Beep
+            }
+        }
+        _ => {
+            let near: Vec<&str> = ["none", "beep"]
+                .into_iter()
+                .chain(known.iter().map(String::as_str))
+                .collect();
+            unknown_reference(written, "prompt", near.into_iter(), p);
+            RecordingNotice::Beep
+        }
     }
 }
 

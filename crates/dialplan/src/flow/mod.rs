@@ -59,10 +59,12 @@ pub enum FlowAction {
     /// Cancel the ringing (timeout): stop every forked leg.
     StopRinging,
     /// Record the caller into a WAV under `data_dir` at `path_hint`, for at most `max_duration`.
-    /// Call [`FlowRun::handle_recording_done`] on long silence or a media end.
+    /// Call [`FlowRun::handle_recording_done`] once the caller was quiet for `silence`, or on a
+    /// media end.
     RecordVoicemail {
         mailbox: String,
         max_duration: Duration,
+        silence: Duration,
         path_hint: PathBuf,
     },
     /// Stop recording and keep the file.

@@ -109,6 +109,7 @@ impl VoicemailRun {
         out.push_back(FlowAction::RecordVoicemail {
             mailbox: self.mailbox.clone(),
             max_duration: vm.max_duration,
+            silence: vm.silence,
             path_hint: self.path_hint.clone(),
         });
     }
