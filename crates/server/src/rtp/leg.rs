@@ -137,6 +137,17 @@ impl Leg {
         }
     }
 
+    /// Register the leg's sockets with the I/O driver of the worker it has
+    /// moved to, so their readiness wakes that worker's own thread.
+    pub fn rehome(self: Box<Leg>) -> std::io::Result<Leg> {
+        let mut leg = *self;
+        let rtp = leg.socket.into_std()?;
+        leg.socket = tokio::net::UdpSocket::from_std(rtp)?;
+        let rtcp = leg.rtcp.into_std()?;
+        leg.rtcp = tokio::net::UdpSocket::from_std(rtcp)?;
+        Ok(leg)
+    }
+
     /// Apply what the far end negotiated. A changed SDP address (re-INVITE)
     /// restarts source learning.
     pub fn configure(&mut self, audio: &NegotiatedAudio, now: Instant) {

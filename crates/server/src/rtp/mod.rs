@@ -122,10 +122,8 @@ pub struct RtpEngine {
 }
 
 impl RtpEngine {
-    /// Start the workers on the current tokio runtime.
-    ///
-    /// # Panics
-    /// Outside a tokio runtime (as `tokio::spawn` does).
+    /// Start the workers: one thread each, with its own single-threaded
+    /// tokio runtime (see `start_with`).
     pub fn start(config: &RtpConfig, events: EventSink) -> RtpEngine {
         RtpEngine::start_with(config, EngineOptions::default(), events)
     }
@@ -133,8 +131,12 @@ impl RtpEngine {
     /// Start with options beyond `RtpConfig` (recording directory, hold
     /// timeout, RTCP interval, report sink).
     ///
-    /// # Panics
-    /// Outside a tokio runtime (as `tokio::spawn` does).
+    /// Each worker is an OS thread running a current-thread tokio runtime
+    /// whose I/O driver is that same thread: a packet wakes the thread that
+    /// reads it and sends the relayed copy, with no hand-off between
+    /// threads (on the shared multi-thread runtime, context switches were
+    /// most of the per-packet cost). Works from inside or outside a tokio
+    /// runtime.
     pub fn start_with(config: &RtpConfig, options: EngineOptions, events: EventSink) -> RtpEngine {
         let reports: ReportSink = options
             .reports
@@ -163,7 +165,20 @@ impl RtpEngine {
             .map(|i| {
                 let (tx, rx) = mpsc::unbounded_channel();
                 let worker = Worker::new(i, settings.clone());
-                tokio::spawn(worker.run(rx));
+                let spawned = std::thread::Builder::new()
+                    .name(format!("media-{i}"))
+                    .spawn(move || {
+                        match tokio::runtime::Builder::new_current_thread()
+                            .enable_all()
+                            .build()
+                        {
+                            Ok(runtime) => runtime.block_on(worker.run(rx)),
+                            Err(e) => tracing::error!(worker = i, "cannot start its runtime: {e}"),
+                        }
+                    });
+                if let Err(e) = spawned {
+                    tracing::error!(worker = i, "cannot start a media worker thread: {e}");
+                }
                 tx
             })
             .collect();

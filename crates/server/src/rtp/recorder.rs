@@ -23,8 +23,9 @@ use crate::media::{LegId, MediaReport, RecordingDone};
 
 /// Samples per chunk: one 20 ms frame. Longer packets are split.
 pub(super) const CHUNK: usize = 160;
-/// Chunks the channel holds: 10 s of audio for 40 calls, about 1.3 MB.
-pub(super) const CAPACITY: usize = 20_000;
+/// Chunks the channel holds: 1 s of audio for 80 recorded calls (2.8 MB
+/// once every slot has been used).
+pub(super) const CAPACITY: usize = 8192;
 /// How often the header is made valid.
 const FLUSH_EVERY: Duration = Duration::from_secs(1);
 

@@ -281,7 +281,10 @@ impl Worker {
             }
             Command::Adopt { leg } => {
                 let id = leg.id;
-                self.insert(*leg);
+                match leg.rehome() {
+                    Ok(leg) => self.insert(leg),
+                    Err(e) => tracing::warn!(?id, "cannot move a leg's sockets: {e}"),
+                }
                 for queued in self.incoming.remove(&id).unwrap_or_default() {
                     self.handle_command(queued, now);
                 }
