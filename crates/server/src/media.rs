@@ -23,6 +23,9 @@ pub enum MediaEvent {
     Dtmf { leg: LegId, digit: char },
     /// No RTP arrived on this leg for the configured media timeout.
     Timeout { leg: LegId },
+    /// A one-leg recording with silence detection (voicemail): the leg's
+    /// audio stayed quiet for the time asked. Reported once.
+    Silence { leg: LegId },
 }
 
 /// What the engine hands over for the call record, once a thing is over.
@@ -36,7 +39,7 @@ pub enum MediaReport {
     LegClosed { leg: LegId, stats: Box<LegStats> },
 }
 
-/// A finished recording.
+/// A finished recording. A one-leg recording has `caller == operator`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordingDone {
     pub caller: LegId,
@@ -91,6 +94,21 @@ pub trait MediaControl: Send {
         _operator: LegId,
         _call_id: &str,
         _notice: Notice,
+    ) -> Option<PathBuf> {
+        None
+    }
+    /// Record what `leg` receives alone into a mono WAV (8 kHz, 16-bit)
+    /// named `name` in the recording directory (voicemail). With `silence`,
+    /// `MediaEvent::Silence` is reported once the leg's audio stayed quiet
+    /// (under about -45 dBFS, or no packets) that long. Returns the path, or
+    /// `None` when the leg is unknown or the recorder unavailable. Ends on
+    /// `stop_recording` or when the leg closes (`MediaReport::RecordingDone`
+    /// with `caller == operator == leg`).
+    fn start_recording_mono(
+        &mut self,
+        _leg: LegId,
+        _name: &str,
+        _silence: Option<Duration>,
     ) -> Option<PathBuf> {
         None
     }

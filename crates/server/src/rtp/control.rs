@@ -39,6 +39,15 @@ impl MediaControl for RtpEngine {
         RtpEngine::start_recording(self, caller, operator, call_id, notice)
     }
 
+    fn start_recording_mono(
+        &mut self,
+        leg: LegId,
+        name: &str,
+        silence: Option<std::time::Duration>,
+    ) -> Option<PathBuf> {
+        RtpEngine::start_recording_mono(self, leg, name, silence)
+    }
+
     fn stop_recording(&mut self, leg: LegId) {
         RtpEngine::stop_recording(self, leg);
     }

@@ -14,9 +14,11 @@
 
 mod control;
 mod leg;
+mod mono;
 mod ports;
 mod ready;
 mod recorder;
+mod silence;
 mod worker;
 
 #[cfg(test)]
@@ -142,7 +144,7 @@ impl RtpEngine {
             .reports
             .clone()
             .unwrap_or_else(|| Arc::new(log_report));
-        let recorder = match recorder::spawn(reports.clone()) {
+        let recorder = match recorder::spawn_with(reports.clone(), events.clone()) {
             Ok(tx) => Some(tx),
             Err(e) => {
                 tracing::error!("cannot start the recorder thread: {e}");
@@ -374,6 +376,63 @@ impl RtpEngine {
                 self.play(leg, PlaySource::Playlist(Playlist::once(clip.clone())));
             }
         }
+        Some(path)
+    }
+
+    /// Record what `leg` receives into a mono WAV
+    /// `<recording_dir>/<name>.wav` (voicemail); with `silence`, report
+    /// `MediaEvent::Silence` once the leg was quiet that long (the recorder
+    /// thread measures it). Returns the path.
+    pub fn start_recording_mono(
+        &mut self,
+        leg: LegId,
+        name: &str,
+        silence: Option<Duration>,
+    ) -> Option<PathBuf> {
+        if !self.legs.contains_key(&leg) {
+            return None;
+        }
+        self.stop_recording(leg);
+        let tx = self.recorder.clone()?;
+        let path = unused_path(&self.recording_dir, name);
+        let id = self.next_recording;
+        self.next_recording += 1;
+        let start = clock();
+        if tx
+            .try_send(RecMsg::OpenMono {
+                id,
+                path: path.clone(),
+                leg,
+                start,
+                silence,
+            })
+            .is_err()
+        {
+            tracing::warn!(name, "recorder is overloaded: not recorded");
+            return None;
+        }
+        let tap = RecordTap {
+            id,
+            channel: Channel::Left,
+            start,
+            tx,
+            dropped: 0,
+        };
+        self.to_leg(
+            leg,
+            Command::Record {
+                id: leg,
+                tap: Box::new(tap),
+            },
+        );
+        self.recordings.insert(
+            leg,
+            Recording {
+                id,
+                caller: leg,
+                operator: leg,
+            },
+        );
         Some(path)
     }
 

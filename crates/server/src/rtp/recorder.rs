@@ -18,8 +18,9 @@ use media::g711::{self, Codec};
 use media::recording::{Channel, StereoWav};
 use media::CLOCK_RATE;
 
-use super::worker::ReportSink;
-use crate::media::{LegId, MediaReport, RecordingDone};
+use super::mono::MonoRecording;
+use super::worker::{EventSink, ReportSink};
+use crate::media::{LegId, MediaEvent, MediaReport, RecordingDone};
 
 /// Samples per chunk: one 20 ms frame. Longer packets are split.
 pub(super) const CHUNK: usize = 160;
@@ -39,6 +40,15 @@ pub(super) enum RecMsg {
         path: PathBuf,
         caller: LegId,
         operator: LegId,
+    },
+    /// A one-leg (mono) recording; its audio comes as `Channel::Left`.
+    OpenMono {
+        id: u64,
+        path: PathBuf,
+        leg: LegId,
+        start: Instant,
+        /// Report `MediaEvent::Silence` once the leg was quiet this long.
+        silence: Option<Duration>,
     },
     Audio {
         id: u64,
@@ -105,12 +115,28 @@ impl Drop for RecordTap {
 }
 
 /// Start the recorder thread; it ends when every sender is gone.
+#[cfg(test)]
 pub(super) fn spawn(reports: ReportSink) -> std::io::Result<SyncSender<RecMsg>> {
+    spawn_with(reports, std::sync::Arc::new(|_| {}))
+}
+
+/// Start the recorder thread, reporting long silences (voicemail) as events.
+pub(super) fn spawn_with(
+    reports: ReportSink,
+    events: EventSink,
+) -> std::io::Result<SyncSender<RecMsg>> {
     let (tx, rx) = mpsc::sync_channel(CAPACITY);
     std::thread::Builder::new()
         .name("recorder".into())
-        .spawn(move || run(&rx, &reports))?;
+        .spawn(move || run(&rx, &reports, &events))?;
     Ok(tx)
+}
+
+/// The recordings the thread writes.
+#[derive(Default)]
+struct Recordings {
+    stereo: HashMap<u64, Active>,
+    mono: HashMap<u64, MonoRecording>,
 }
 
 struct Active {
@@ -184,31 +210,52 @@ impl Active {
     }
 }
 
-fn run(rx: &Receiver<RecMsg>, reports: &ReportSink) {
-    let mut active: HashMap<u64, Active> = HashMap::new();
+fn run(rx: &Receiver<RecMsg>, reports: &ReportSink, events: &EventSink) {
+    let mut recs = Recordings::default();
     let mut next_flush = clock() + FLUSH_EVERY;
     loop {
         let wait = next_flush.saturating_duration_since(clock());
         match rx.recv_timeout(wait) {
-            Ok(msg) => handle(&mut active, msg, reports),
+            Ok(msg) => handle(&mut recs, msg, reports, events),
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break,
         }
         let now = clock();
         if now >= next_flush {
-            for rec in active.values_mut() {
+            for rec in recs.stereo.values_mut() {
                 rec.flush();
+            }
+            for rec in recs.mono.values_mut() {
+                rec.flush();
+                // No packets at all is silence too (the clock moves on).
+                if rec.tick(now) {
+                    events(MediaEvent::Silence { leg: rec.leg });
+                }
             }
             next_flush = now + FLUSH_EVERY;
         }
     }
-    for (_, rec) in active.drain() {
+    for (_, rec) in recs.stereo.drain() {
+        reports(MediaReport::RecordingDone(rec.finish()));
+    }
+    for (_, rec) in recs.mono.drain() {
         reports(MediaReport::RecordingDone(rec.finish()));
     }
 }
 
-fn handle(active: &mut HashMap<u64, Active>, msg: RecMsg, reports: &ReportSink) {
+fn handle(recs: &mut Recordings, msg: RecMsg, reports: &ReportSink, events: &EventSink) {
+    let active = &mut recs.stereo;
     match msg {
+        RecMsg::OpenMono {
+            id,
+            path,
+            leg,
+            start,
+            silence,
+        } => {
+            recs.mono
+                .insert(id, MonoRecording::open(path, leg, start, silence));
+        }
         RecMsg::Open {
             id,
             path,
@@ -224,9 +271,13 @@ fn handle(active: &mut HashMap<u64, Active>, msg: RecMsg, reports: &ReportSink) 
             len,
             samples,
         } => {
+            let n = usize::from(len).min(CHUNK);
             if let Some(rec) = active.get_mut(&id) {
-                let n = usize::from(len).min(CHUNK);
                 rec.push(channel, position, &samples[..n]);
+            } else if let Some(rec) = recs.mono.get_mut(&id) {
+                if rec.push(position, &samples[..n]) {
+                    events(MediaEvent::Silence { leg: rec.leg });
+                }
             }
         }
         RecMsg::Detach {
@@ -234,6 +285,11 @@ fn handle(active: &mut HashMap<u64, Active>, msg: RecMsg, reports: &ReportSink) 
             channel,
             dropped,
         } => {
+            if let Some(mut rec) = recs.mono.remove(&id) {
+                rec.dropped += dropped;
+                reports(MediaReport::RecordingDone(rec.finish()));
+                return;
+            }
             let done = active.get_mut(&id).is_some_and(|rec| {
                 rec.dropped += dropped;
                 rec.detached[usize::from(channel == Channel::Right)] = true;
