@@ -13,7 +13,7 @@ use store::{RegistrationStore, Store};
 use tokio::sync::mpsc;
 
 use crate::live::{LiveBook, ServerApi};
-use crate::media::MediaEvent;
+use crate::media::{MediaEvent, MediaReport};
 use crate::reload::{Reloader, SharedStatus};
 use crate::switch::{Core, Effect, WallClock};
 use crate::transport::{Inbound, Transports};
@@ -60,12 +60,17 @@ pub async fn run(plan: dialplan::Plan, config_path: Option<PathBuf>) -> anyhow::
         media_timeout: server.media_timeout,
     };
     let sink = media_tx.clone();
+    // Recordings finished and legs' final figures, for the call records.
+    let (report_tx, mut report_rx) = mpsc::unbounded_channel::<MediaReport>();
     // Recordings (calls, voicemail) live with the database under data_dir,
     // so a path in a record stays valid whatever directory the switch ran in.
     let options = crate::rtp::EngineOptions {
         recording_dir: std::fs::canonicalize(&server.data_dir)
             .unwrap_or_else(|_| server.data_dir.clone())
             .join("recordings"),
+        reports: Some(Arc::new(move |r| {
+            let _ = report_tx.send(r);
+        })),
         ..Default::default()
     };
     let media: Box<dyn crate::media::MediaControl> = Box::new(crate::rtp::RtpEngine::start_with(
@@ -149,6 +154,7 @@ pub async fn run(plan: dialplan::Plan, config_path: Option<PathBuf>) -> anyhow::
                 }
             }
             Some(ev) = media_rx.recv() => core.handle_media_event(ev, now_instant()),
+            Some(report) = report_rx.recv() => core.handle_media_report(report, now_instant()),
             _ = sleep => core.handle_timeout(now_instant()),
             // Calls in progress keep the plan they captured; new ones get this.
             Some(plan) = plan_rx.recv() => core.set_plan(plan),
@@ -204,6 +210,13 @@ fn apply_effects(core: &mut Core, transports: &Transports, store: &dyn Store, bo
                 book.call_finished(record.disposition);
                 log_err(store.insert_call_record(record))
             }
+            Effect::CallMedia { node_id, id, media } => log_err(store.update_call_media(
+                &node_id,
+                &id,
+                media.recording_duration_ms,
+                media.caller,
+                media.operator,
+            )),
             Effect::Voicemail(message) => {
                 // The notification until webhooks exist: one log line a
                 // watcher can act on.

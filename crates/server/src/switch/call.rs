@@ -480,6 +480,7 @@ impl Call {
     pub(super) fn connect(&mut self, core: &mut Core, i: usize, now: Instant) {
         core.media
             .bridge(self.caller_leg.media, self.callees[i].media);
+        self.start_call_recording(core, i);
         self.record.answered_at = Some(core.clock.unix_ms(now));
         self.record.disposition = Disposition::Answered;
         tracing::info!(call = %self.id, operator = ?self.record.operator, "answered");
@@ -798,6 +799,11 @@ impl Call {
                     self.flow_digit(digit, now);
                 }
             }
+            MediaEvent::Silence { leg } => {
+                if leg == self.caller_leg.media && self.flow_media_timeout(now) {
+                    tracing::info!(call = %self.id, "caller quiet: voicemail ends");
+                }
+            }
             MediaEvent::Timeout { leg } => {
                 if leg == self.caller_leg.media && self.flow_media_timeout(now) {
                     tracing::info!(call = %self.id, "caller silent: voicemail ends");
@@ -878,6 +884,7 @@ impl Call {
         self.record.ended_at = core.clock.unix_ms(now);
         self.record.hangup_by = Some(by.stored());
         self.record.hangup_reason = Some(why.to_string());
+        self.await_media_reports(core, now);
         tracing::info!(call = %self.id, disposition = %self.record.disposition, ?by, why, "call ended");
         core.effects
             .push_back(Effect::CallRecord(self.record.clone()));

@@ -75,6 +75,12 @@ impl Calls {
         }
     }
 
+    /// Takes out the live call `leg` belongs to.
+    pub fn take_by_media(&mut self, leg: LegId) -> Option<Call> {
+        let key = self.by_media.get(&leg).copied()?;
+        self.take(key)
+    }
+
     fn by_tx(&self, tx: TransactionId) -> Option<(CallKey, TxRole)> {
         self.by_tx.get(&tx).copied()
     }
@@ -255,7 +261,9 @@ pub(super) fn handle_ack_timeout(core: &mut Core, tx: TransactionId, now: Instan
 
 pub(super) fn handle_media_event(core: &mut Core, event: MediaEvent, now: Instant) {
     let leg = match &event {
-        MediaEvent::Dtmf { leg, .. } | MediaEvent::Timeout { leg } => *leg,
+        MediaEvent::Dtmf { leg, .. }
+        | MediaEvent::Timeout { leg }
+        | MediaEvent::Silence { leg } => *leg,
     };
     let Some(key) = core.calls.by_media.get(&leg).copied() else {
         return;

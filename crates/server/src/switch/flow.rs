@@ -12,7 +12,7 @@
 //! runs on the core's clock.
 
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use dialplan::flow::{FlowAction, FlowEvent, FlowRun, HangupReason};
 use sip::Request;
@@ -20,7 +20,7 @@ use sip::Request;
 use super::call::{Call, Callee, HangupBy};
 use super::leg::LegState;
 use super::{Core, Effect};
-use crate::media::{LegId, Notice};
+
 use crate::transport::{Peer, Transport};
 
 /// The flow side of one call.
@@ -38,9 +38,9 @@ pub(super) struct Flow {
     ring_from: usize,
     /// The current outgoing attempt is a transfer to this number.
     transfer: Option<String>,
-    /// A voicemail recording in progress: the silent second leg the
-    /// engine's stereo recorder needs, and the file.
-    recording: Option<(LegId, Option<PathBuf>)>,
+    /// A voicemail recording in progress, with its file (`None` inside
+    /// when the engine could not record: the flow still runs its course).
+    recording: Option<Option<PathBuf>>,
     /// The last recording's file, for the message.
     recorded: Option<PathBuf>,
     /// A voicemail was left: the call record says missed, not abandoned.
@@ -119,8 +119,11 @@ impl Call {
             } => self.flow_ring(core, &operators, hold_music, whisper, &caller_display, now),
             FlowAction::StopRinging => self.stop_ringing(core, now),
             FlowAction::RecordVoicemail {
-                mailbox, path_hint, ..
-            } => self.start_voicemail(core, &mailbox, &path_hint, now),
+                mailbox,
+                path_hint,
+                silence,
+                ..
+            } => self.start_voicemail(core, &mailbox, &path_hint, silence, now),
             FlowAction::StopRecording => self.stop_voicemail(core),
             FlowAction::Transfer { number } => self.flow_transfer(core, &number, now),
             FlowAction::Hangup { reason } => {
@@ -308,14 +311,14 @@ impl Call {
         self.maybe_all_failed(core, now);
     }
 
-    /// Records the caller alone. The engine records calls as stereo pairs,
-    /// so a leg nobody sends to stands in for the operator (a silent right
-    /// channel).
+    /// Records the caller alone (a mono file); the engine reports
+    /// `MediaEvent::Silence` once the caller was quiet for `silence`.
     fn start_voicemail(
         &mut self,
         core: &mut Core,
         mailbox: &str,
         path_hint: &std::path::Path,
+        silence: Duration,
         now: Instant,
     ) {
         self.answer_caller(core, now);
@@ -323,33 +326,23 @@ impl Call {
             .with_extension("")
             .to_string_lossy()
             .replace(['/', '\\'], "-");
-        let file = match core.media.open_leg() {
-            Ok((silent, _)) => {
-                let path =
-                    core.media
-                        .start_recording(self.caller_leg.media, silent, &stem, Notice::None);
-                if path.is_none() {
-                    tracing::warn!(call = %self.id, mailbox, "voicemail cannot be recorded");
-                }
-                Some((silent, path))
-            }
-            Err(e) => {
-                tracing::warn!(call = %self.id, "no RTP port for the voicemail recording: {e}");
-                None
-            }
-        };
+        let path = core
+            .media
+            .start_recording_mono(self.caller_leg.media, &stem, Some(silence));
+        if path.is_none() {
+            tracing::warn!(call = %self.id, mailbox, "voicemail cannot be recorded");
+        }
         if let Some(f) = self.flow.as_mut() {
             f.play_until = None;
-            f.recording = file;
+            f.recording = Some(path);
         }
     }
 
     pub(super) fn stop_voicemail(&mut self, core: &mut Core) {
-        let Some((silent, path)) = self.flow.as_mut().and_then(|f| f.recording.take()) else {
+        let Some(path) = self.flow.as_mut().and_then(|f| f.recording.take()) else {
             return;
         };
         core.media.stop_recording(self.caller_leg.media);
-        core.media.close_leg(silent);
         if let Some(f) = self.flow.as_mut() {
             f.recorded = path;
         }
@@ -419,8 +412,9 @@ impl Call {
         }
     }
 
-    /// No RTP from the caller: while recording that is the end of the
-    /// message (the caller went quiet or away); `true` when handled so.
+    /// No RTP from the caller, or the engine heard long silence: while
+    /// recording that is the end of the message (the caller went quiet or
+    /// away); `true` when handled so.
     pub(super) fn flow_media_timeout(&mut self, now: Instant) -> bool {
         match self.flow.as_mut() {
             Some(f) if f.is_recording() => {

@@ -15,6 +15,7 @@ mod keepalive;
 mod leg;
 mod outbound;
 mod prompts;
+mod recording;
 mod registrar;
 mod requests;
 mod trunk_register;
@@ -28,7 +29,7 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 use sip::transaction::{Output, Target, TimerConfig, TransactionLayer, TuEvent};
 
-use crate::media::{MediaControl, MediaEvent};
+use crate::media::{MediaControl, MediaEvent, MediaReport};
 use crate::transport::{Peer, Transport};
 
 impl Target for Peer {
@@ -39,6 +40,10 @@ impl Target for Peer {
 
 /// What the core asks the driver to do.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "a few effects per call, drained at once; boxing the record buys nothing"
+)]
 pub enum Effect {
     Send {
         peer: Peer,
@@ -56,6 +61,14 @@ pub enum Effect {
     /// A caller left a voicemail (the file is complete): store it and
     /// notify whoever listens for new messages.
     Voicemail(store::VoicemailMessage),
+    /// Media figures for a call record emitted earlier (the recording's
+    /// length, a leg's reception figures): update the stored record. Only
+    /// the `Some` fields are new.
+    CallMedia {
+        node_id: String,
+        id: String,
+        media: store::CallMedia,
+    },
 }
 
 /// Wall-clock seconds derived from the monotonic `now`, so the core reads
@@ -84,6 +97,8 @@ pub struct Core {
     /// Our registrations at trunk providers (`[trunk.register]`).
     trunk_register: trunk_register::TrunkRegistrations,
     calls: calls::Calls,
+    /// Ended calls' legs whose media reports are still due.
+    awaited: recording::AwaitedReports,
     media: Box<dyn MediaControl>,
     /// Prompt clips, loaded once by path.
     prompts: prompts::Prompts,
@@ -119,6 +134,7 @@ impl Core {
             layer: TransactionLayer::new(TimerConfig::default()),
             registrar: registrar::Registrar::default(),
             calls: calls::Calls::default(),
+            awaited: recording::AwaitedReports::default(),
             media,
             prompts: prompts::Prompts::default(),
             effects: VecDeque::new(),
@@ -177,6 +193,17 @@ impl Core {
     pub fn handle_media_event(&mut self, event: MediaEvent, now: Instant) {
         calls::handle_media_event(self, event, now);
         self.pump(now);
+    }
+
+    /// A recording finished or a leg closed: the figures go into the call's
+    /// record (`Effect::CallMedia` when the record was already emitted).
+    pub fn handle_media_report(&mut self, report: MediaReport, now: Instant) {
+        recording::handle_media_report(self, report, now);
+    }
+
+    /// Ended calls' legs whose media reports are still awaited.
+    pub fn awaited_media_reports(&self) -> usize {
+        self.awaited.len()
     }
 
     /// Timers of the layer, the calls, the registrar and the keepalives.

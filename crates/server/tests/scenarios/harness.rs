@@ -112,6 +112,11 @@ pub enum MediaOp {
     Stop(LegId),
     /// Caller and operator channels, and the name asked for the file.
     Record(LegId, LegId, String),
+    /// What both legs hear as the recording starts: "none", "beep" or the
+    /// prompt clip's name.
+    Notice(String),
+    /// A one-leg recording: the leg, the file name, the silence limit.
+    RecordMono(LegId, String, Option<Duration>),
     StopRecording(LegId),
 }
 
@@ -261,12 +266,30 @@ impl MediaControl for MediaDouble {
         caller: LegId,
         operator: LegId,
         call_id: &str,
-        _notice: switchboard::media::Notice,
+        notice: switchboard::media::Notice,
     ) -> Option<std::path::PathBuf> {
         let mut log = self.0.lock().expect("media log");
         log.ops
             .push(MediaOp::Record(caller, operator, call_id.to_string()));
+        let notice = match notice {
+            switchboard::media::Notice::None => "none".to_string(),
+            switchboard::media::Notice::Beep => "beep".to_string(),
+            switchboard::media::Notice::Prompt(clip) => clip.name().to_string(),
+        };
+        log.ops.push(MediaOp::Notice(notice));
         Some(std::path::PathBuf::from(format!("/rec/{call_id}.wav")))
+    }
+
+    fn start_recording_mono(
+        &mut self,
+        leg: LegId,
+        name: &str,
+        silence: Option<Duration>,
+    ) -> Option<std::path::PathBuf> {
+        let mut log = self.0.lock().expect("media log");
+        log.ops
+            .push(MediaOp::RecordMono(leg, name.to_string(), silence));
+        Some(std::path::PathBuf::from(format!("/rec/{name}.wav")))
     }
 
     fn stop_recording(&mut self, leg: LegId) {
@@ -317,6 +340,8 @@ pub struct Sim {
     pub saved: Vec<store::Registration>,
     pub removed: Vec<(String, String)>,
     pub records: Vec<store::CallRecord>,
+    /// `Effect::CallMedia` updates: (node id, record id, figures).
+    pub media_updates: Vec<(String, String, store::CallMedia)>,
     pub voicemails: Vec<store::VoicemailMessage>,
     /// Messages the core sent that do not parse; a panic unless allowed.
     pub unparsable: Vec<Vec<u8>>,
@@ -362,6 +387,7 @@ impl Sim {
             saved: Vec::new(),
             removed: Vec::new(),
             records: Vec::new(),
+            media_updates: Vec::new(),
             voicemails: Vec::new(),
             unparsable: Vec::new(),
             allow_unparsable: false,
@@ -392,6 +418,12 @@ impl Sim {
     /// Hands the core an event from the media engine.
     pub fn media_event(&mut self, event: switchboard::media::MediaEvent) {
         self.core.handle_media_event(event, self.now);
+        self.drain();
+    }
+
+    /// Hands the core a report from the media engine.
+    pub fn media_report(&mut self, report: switchboard::media::MediaReport) {
+        self.core.handle_media_report(report, self.now);
         self.drain();
     }
 
@@ -452,6 +484,9 @@ impl Sim {
                 }
                 Effect::CallRecord(r) => self.records.push(r),
                 Effect::Voicemail(m) => self.voicemails.push(m),
+                Effect::CallMedia { node_id, id, media } => {
+                    self.media_updates.push((node_id, id, media))
+                }
             }
         }
     }

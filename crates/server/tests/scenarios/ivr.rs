@@ -324,14 +324,18 @@ fn no_input_retries_with_the_timeout_prompt_then_falls_back_to_voicemail() {
         .ops
         .iter()
         .find_map(|o| match o {
-            MediaOp::Record(c, silent, name) => Some((*c, *silent, name.clone())),
+            MediaOp::RecordMono(leg, name, silence) => Some((*leg, name.clone(), *silence)),
             _ => None,
         })
         .expect("recording started");
-    assert_eq!(recording.0, caller);
-    assert_ne!(
-        recording.1, caller,
-        "a silent stand-in for the second channel"
+    assert_eq!(recording.0, caller, "the caller alone, in a mono file");
+    assert_eq!(recording.2, Some(Duration::from_secs(5)), "silence_seconds");
+    assert!(
+        !sim.media()
+            .ops
+            .iter()
+            .any(|o| matches!(o, MediaOp::Record(..))),
+        "no stereo recording, no stand-in leg"
     );
     // max_seconds = 30: the recording ends by itself and the call hangs up.
     sim.advance_s(30);
@@ -345,7 +349,7 @@ fn no_input_retries_with_the_timeout_prompt_then_falls_back_to_voicemail() {
     assert_eq!(m.number, IVR);
     assert_eq!(m.landing_page.as_deref(), Some("https://shop.example/ivr"));
     assert_eq!(m.duration_ms, 30_000);
-    assert_eq!(m.path, format!("/rec/{}.wav", recording.2));
+    assert_eq!(m.path, format!("/rec/{}.wav", recording.1));
     let _ = call.bye();
 }
 
@@ -376,7 +380,7 @@ fn digit_3_records_voicemail_until_hash_and_stores_the_message() {
         .media()
         .ops
         .iter()
-        .any(|o| matches!(o, MediaOp::Record(c, _, _) if *c == caller)));
+        .any(|o| matches!(o, MediaOp::RecordMono(c, _, _) if *c == caller)));
     sim.advance_s(7);
     dtmf(&mut sim, caller, '#');
     assert!(sim.media().ops.contains(&MediaOp::StopRecording(caller)));
@@ -392,7 +396,8 @@ fn digit_3_records_voicemail_until_hash_and_stores_the_message() {
     // Recording starts as the beep ends (digit at 0 barged into the greeting).
     assert_eq!(m.started_at, (UNIX_AT_ORIGIN * 1000) as i64 + 1200);
     assert_eq!(sim.record().disposition, store::Disposition::Missed);
-    // The silent stand-in leg is closed with the call.
+    // Only the caller's leg was opened, and it is closed with the call.
+    assert_eq!(sim.media().open(), vec![caller]);
     assert!(sim.media().live().is_empty(), "{:?}", sim.media().live());
 }
 
@@ -421,6 +426,36 @@ fn caller_going_silent_ends_the_recording() {
     let bye = sim.expect_request(trunk(), Method::Bye);
     sim.deliver(trunk(), &call.ok_to(&bye));
     assert_eq!(sim.core.active_calls(), 0);
+    let _ = call.bye();
+}
+
+#[test]
+fn long_silence_heard_by_the_engine_ends_the_recording() {
+    let mut sim = sim();
+    let (mut call, caller) = enter_menu(&mut sim, IVR, "vmhush");
+    dtmf(&mut sim, caller, '3');
+    sim.advance_ms(prompt_ms("vm-intro") + prompt_ms("beep") + 50);
+    sim.advance_s(9);
+    // Silence on another leg means nothing to this call.
+    sim.media_event(MediaEvent::Silence { leg: LegId(999) });
+    assert!(sim.voicemails.is_empty());
+    // The engine heard 5 s of quiet (after 4 s of speech).
+    sim.media_event(MediaEvent::Silence { leg: caller });
+    assert!(sim.media().ops.contains(&MediaOp::StopRecording(caller)));
+    assert_eq!(sim.voicemails.len(), 1, "the message is stored");
+    let m = &sim.voicemails[0];
+    // Recording started as the beep ended, 50 ms before the 9 s above.
+    assert_eq!(m.duration_ms, 9050);
+    let bye = sim.expect_request(trunk(), Method::Bye);
+    sim.deliver(trunk(), &call.ok_to(&bye));
+    assert_eq!(sim.core.active_calls(), 0);
+    assert_eq!(
+        sim.record().hangup_reason.as_deref(),
+        Some("voicemail left")
+    );
+    // A late second report changes nothing.
+    sim.media_event(MediaEvent::Silence { leg: caller });
+    assert_eq!(sim.voicemails.len(), 1);
     let _ = call.bye();
 }
 

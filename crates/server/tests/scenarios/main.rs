@@ -14,6 +14,7 @@ mod inbound;
 mod ivr;
 mod keepalive;
 mod outbound;
+mod recording;
 mod register;
 mod ringing;
 mod robustness;
