@@ -25,6 +25,8 @@ mod worker;
 mod tests;
 #[cfg(test)]
 mod tests_calls;
+#[cfg(test)]
+mod tests_voicemail;
 
 use std::collections::HashMap;
 use std::io;
