@@ -25,6 +25,7 @@ STEP_SECS=${STEP_SECS:-12}      # seconds of new calls per step
 CALL_SECS=5
 LISTENERS=${LISTENERS:-1000}
 PLAYOUT_SECS=${PLAYOUT_SECS:-15}
+RECORD=${RECORD:-false}          # record_calls: true adds the recorder's work
 SIP_PORT=15060
 OP_PORT=15072
 UAC_PORT=15074
@@ -65,7 +66,7 @@ log "== build (release)"
 (cd "$ROOT" && cargo build --release -q -p switchboard -p switchboard-benches --bins)
 BIN="$ROOT/target/release"
 
-log "== work dir $WORK"
+log "== work dir $WORK (record_calls = $RECORD)"
 mkdir -p "$WORK/var"
 sox -n -r 8000 -c 1 -e a-law -b 8 "$WORK/speech.wav" synth 6 sine 440 vol 0.5
 sed "s#@AUDIO@#$WORK/speech.wav#" "$ROOT/benches/sipp/caller_uac.xml" >"$WORK/caller_uac.xml"
@@ -79,6 +80,7 @@ prompts_dir = "$ROOT/prompts"
 ring_timeout = 30
 media_timeout = 60
 node_id = "bench"
+record_calls = $RECORD
 
 [registrar]
 realm = "switchboard"

@@ -115,7 +115,8 @@ pub struct RtpEngine {
     /// Which worker holds each leg, and the leg's port.
     legs: HashMap<LegId, (usize, u16)>,
     next_id: u64,
-    next_worker: usize,
+    /// Legs per worker: a new leg goes to the least loaded.
+    load: Vec<usize>,
     recording_dir: PathBuf,
     /// To the recorder thread; `None` if it could not start.
     recorder: Option<SyncSender<RecMsg>>,
@@ -191,7 +192,7 @@ impl RtpEngine {
             workers,
             legs: HashMap::new(),
             next_id: 1,
-            next_worker: 0,
+            load: vec![0; count],
             recording_dir: options.recording_dir,
             recorder,
             recordings: HashMap::new(),
@@ -208,8 +209,14 @@ impl RtpEngine {
         let pair = self.pool.allocate()?;
         let id = LegId(self.next_id);
         self.next_id += 1;
-        let worker = self.next_worker % self.workers.len().max(1);
-        self.next_worker = self.next_worker.wrapping_add(1);
+        // The least loaded worker. Round robin put every caller (a call's
+        // first leg) on worker 0 and moved every callee there at bridge.
+        let worker = (0..self.load.len())
+            .min_by_key(|w| self.load[*w])
+            .unwrap_or(0);
+        if let Some(n) = self.load.get_mut(worker) {
+            *n += 1;
+        }
         let port = pair.port;
         self.legs.insert(id, (worker, port));
         self.send(
@@ -249,6 +256,12 @@ impl RtpEngine {
                 self.send(wb, Command::Detach { id: b, to });
             }
             self.legs.insert(b, (wa, port_b));
+            if let Some(n) = self.load.get_mut(wb) {
+                *n = n.saturating_sub(1);
+            }
+            if let Some(n) = self.load.get_mut(wa) {
+                *n += 1;
+            }
         }
         self.send(wa, Command::Bridge { a, b });
     }
@@ -300,6 +313,9 @@ impl RtpEngine {
         // The recording ends with either leg: stop the partner's channel too.
         self.stop_recording(leg);
         if let Some((worker, port)) = self.legs.remove(&leg) {
+            if let Some(n) = self.load.get_mut(worker) {
+                *n = n.saturating_sub(1);
+            }
             self.send(worker, Command::Release { id: leg });
             self.pool.release(port);
         }

@@ -3,15 +3,15 @@
 //!
 //! Workers hand decoded audio over a bounded channel of fixed-size chunks
 //! (`RecMsg::Audio` is a plain value: the channel's slots are allocated once,
-//! a send copies into one and takes no lock unless the recorder sleeps on an
-//! empty channel). A full channel drops the chunk and counts it; the worker
+//! a send copies into one; the recorder drains it every 10 ms and never
+//! sleeps inside it, so a send has no receiver to wake). A full channel drops the chunk and counts it; the worker
 //! never waits. The thread aligns the two channels (`media::recording`),
 //! writes with hound, and rewrites the header at least once a second so a
 //! crash leaves a playable file with all but the last second.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError, TrySendError};
 use std::time::{Duration, Instant};
 
 use media::g711::{self, Codec};
@@ -27,6 +27,8 @@ pub(super) const CHUNK: usize = 160;
 /// Chunks the channel holds: 1 s of audio for 80 recorded calls (2.8 MB
 /// once every slot has been used).
 pub(super) const CAPACITY: usize = 8192;
+/// How often the thread drains the channel (the ring holds far more).
+const DRAIN_EVERY: Duration = Duration::from_millis(10);
 /// How often the header is made valid.
 const FLUSH_EVERY: Duration = Duration::from_secs(1);
 
@@ -213,12 +215,16 @@ impl Active {
 fn run(rx: &Receiver<RecMsg>, reports: &ReportSink, events: &EventSink) {
     let mut recs = Recordings::default();
     let mut next_flush = clock() + FLUSH_EVERY;
-    loop {
-        let wait = next_flush.saturating_duration_since(clock());
-        match rx.recv_timeout(wait) {
-            Ok(msg) => handle(&mut recs, msg, reports, events),
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => break,
+    'run: loop {
+        // Drain, then sleep: the recorder never blocks inside the channel,
+        // so a worker's send never finds a sleeping receiver to wake (no
+        // futex call per packet on the media path).
+        loop {
+            match rx.try_recv() {
+                Ok(msg) => handle(&mut recs, msg, reports, events),
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => break 'run,
+            }
         }
         let now = clock();
         if now >= next_flush {
@@ -234,6 +240,7 @@ fn run(rx: &Receiver<RecMsg>, reports: &ReportSink, events: &EventSink) {
             }
             next_flush = now + FLUSH_EVERY;
         }
+        std::thread::sleep(DRAIN_EVERY);
     }
     for (_, rec) in recs.stereo.drain() {
         reports(MediaReport::RecordingDone(rec.finish()));
