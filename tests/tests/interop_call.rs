@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use switchboard_tests::audio::Recording;
 use switchboard_tests::baresip::{Baresip, BaresipConfig};
 use switchboard_tests::sipp::Sipp;
 use switchboard_tests::switch::{Switch, SwitchConfig, DEMO_NUMBER};
@@ -220,4 +221,84 @@ fn unanswered_call_gives_the_customer_a_failure_after_the_ring_timeout() {
         .wait_event("CALL_CLOSED", PROMPT)
         .expect("alice's ringing stops");
     assert!(alice.ctrl.events_of("CALL_ESTABLISHED").is_empty());
+}
+
+/// The call is recorded from the bridge: the stored record names a stereo
+/// 8 kHz WAV with the customer's 1 kHz tone on the left and the operator's
+/// 440 Hz on the right, and its length (filled in after the call) matches
+/// the talk time.
+#[test]
+fn a_bridged_call_is_recorded_in_stereo_and_its_record_has_path_and_duration() {
+    use store::CallStore;
+
+    let (sw, alice) = start(alice_only(), true);
+    let cust = customer();
+    cust.dial(&sw.uri(DEMO_NUMBER)).expect("customer dials");
+    cust.wait_event("CALL_ESTABLISHED", PROMPT)
+        .expect("customer's call answered");
+    alice
+        .wait_event("CALL_ESTABLISHED", PROMPT)
+        .expect("alice answered");
+    std::thread::sleep(Duration::from_secs(4));
+    cust.hangup().expect("customer hangs up");
+    alice
+        .wait_event("CALL_CLOSED", PROMPT)
+        .expect("alice's leg ends too");
+
+    // The record is stored at the end of the call; the recording's length
+    // and the legs' figures follow moments later.
+    let mut record = None;
+    for _ in 0..50 {
+        let store = store::SqliteStore::open(&sw.data_dir).expect("open the switch's store");
+        let calls = store.recent_calls(10).expect("read call records");
+        drop(store);
+        if let Some(r) = calls.into_iter().next() {
+            if r.media.recording_duration_ms.is_some() && r.media.operator.is_some() {
+                record = Some(r);
+                break;
+            }
+            record = Some(r);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let r = record.expect("a call record was stored");
+    assert_eq!(r.disposition, store::Disposition::Answered, "{r:?}");
+    let path = std::path::PathBuf::from(r.recording_path.as_deref().expect("recording_path"));
+    let duration = r.media.recording_duration_ms.expect("recording duration");
+    let talk = r.talk_millis();
+    assert!(
+        (duration - talk).abs() <= 1000,
+        "recorded {duration} ms of a {talk} ms talk"
+    );
+    for (side, q) in [("caller", r.media.caller), ("operator", r.media.operator)] {
+        let q = q.unwrap_or_else(|| panic!("{side} leg figures: {r:?}"));
+        assert!(q.packets > 100, "{side} sent RTP for seconds: {q:?}");
+        assert!((1.0..=4.5).contains(&q.mos), "{side} MOS: {q:?}");
+    }
+
+    let mut reader = hound::WavReader::open(&path)
+        .unwrap_or_else(|e| panic!("recording {}: {e}", path.display()));
+    let spec = reader.spec();
+    assert_eq!((spec.channels, spec.sample_rate), (2, 8000), "stereo 8 kHz");
+    let samples: Vec<f32> = reader
+        .samples::<i16>()
+        .map(|s| f32::from(s.unwrap_or(0)) / 32768.0)
+        .collect();
+    let file_ms = (samples.len() / 2) as i64 * 1000 / 8000;
+    assert!(
+        (file_ms - duration).abs() <= 40,
+        "file {file_ms} ms, record {duration} ms"
+    );
+    let left = Recording::from_samples(8000, samples.iter().step_by(2).copied().collect());
+    let right = Recording::from_samples(8000, samples.iter().skip(1).step_by(2).copied().collect());
+    assert!(
+        left.tone_fraction(CUSTOMER_HZ) > 0.5 && left.tone_fraction(OPERATOR_HZ) < 0.05,
+        "the customer on the left: {}",
+        left.summary()
+    );
+    assert!(
+        right.tone_fraction(OPERATOR_HZ) > 0.5 && right.tone_fraction(CUSTOMER_HZ) < 0.05,
+        "the operator on the right: {}",
+        right.summary()
+    );
 }
