@@ -45,6 +45,17 @@ trap cleanup EXIT
 log() { printf '%s\n' "$*" >&2; }
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# CPU of the media worker threads only (named media-N): the relay's share,
+# without SIP signalling, the store and the API.
+media_ticks() {
+    local t sum=0
+    for t in /proc/"$1"/task/*; do
+        if grep -q '^media-' "$t/comm" 2>/dev/null; then
+            sum=$((sum + $(sed 's/.*) //' "$t/stat" | awk '{print $12 + $13}')))
+        fi
+    done
+    echo "$sum"
+}
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 # Udp OutDatagrams of the whole (network namespace of the) machine.
 udp_out() { awk '/^Udp:/ { n++; if (n == 2) print $5 }' /proc/net/snmp; }
@@ -131,7 +142,7 @@ sleep 1
 RSS_IDLE=$(rss_kb "$SW")
 log "switch idle RSS ${RSS_IDLE} KiB"
 
-printf '%s\n' "step|cps|concurrent|ok|failed|retrans|inv200_p50_ms|inv200_p99_ms|sw_cpu_pct|relayed_pps|sw_us_per_pkt|fwd_us_per_pkt|ratio|rss_kib|kib_per_call" >"$WORK/results.txt"
+printf '%s\n' "step|cps|concurrent|ok|failed|retrans|inv200_p50_ms|inv200_p99_ms|sw_cpu_pct|relayed_pps|sw_us_per_pkt|media_us_per_pkt|fwd_us_per_pkt|ratio_media_to_fwd|rss_kib|kib_per_call" >"$WORK/results.txt"
 
 forwarder_cost() {
     # Bare forwarder, echo mode, at PPS packets/s; prints us of CPU per packet.
@@ -170,9 +181,9 @@ for R in $RATES; do
     PIDS+=("$UAC")
     # Concurrency is steady once the first calls end (after CALL_SECS).
     sleep $((CALL_SECS + 1))
-    c0=$(cpu_ticks "$SW"); o0=$(udp_out); t0=$(now)
+    c0=$(cpu_ticks "$SW"); m0=$(media_ticks "$SW"); o0=$(udp_out); t0=$(now)
     sleep $((STEP_SECS - CALL_SECS - 2))
-    c1=$(cpu_ticks "$SW"); o1=$(udp_out); t1=$(now)
+    c1=$(cpu_ticks "$SW"); m1=$(media_ticks "$SW"); o1=$(udp_out); t1=$(now)
     RSS=$(rss_kb "$SW")
     CONC=$(stat_col "$DIR/stat.csv" "CurrentCall" 2>/dev/null || echo 0)
     wait "$UAC" || true
@@ -187,10 +198,11 @@ for R in $RATES; do
     RELAYED=$(echo "($o1 - $o0) / 2" | bc -l)
     PPS=$(echo "scale=0; $RELAYED / $SECS" | bc -l)
     US_PKT=$(echo "scale=2; ($c1 - $c0) * 1000000 / $TCK / $RELAYED" | bc -l)
+    MEDIA_US=$(echo "scale=2; ($m1 - $m0) * 1000000 / $TCK / $RELAYED" | bc -l)
     FWD_US=$(forwarder_cost "$PPS")
-    RATIO=$(echo "scale=2; $US_PKT / $FWD_US" | bc -l 2>/dev/null || echo NA)
+    RATIO=$(echo "scale=2; $MEDIA_US / $FWD_US" | bc -l 2>/dev/null || echo NA)
     PER_CALL=$(echo "scale=1; ($RSS - $RSS_IDLE) / ($CONC + 0.0001)" | bc -l)
-    printf '%s\n' "b|$R|$CONC|$OK|$FAILED|$RETRANS|$P50|$P99|$CPU_PCT|$PPS|$US_PKT|$FWD_US|$RATIO|$RSS|$PER_CALL" |
+    printf '%s\n' "b|$R|$CONC|$OK|$FAILED|$RETRANS|$P50|$P99|$CPU_PCT|$PPS|$US_PKT|$MEDIA_US|$FWD_US|$RATIO|$RSS|$PER_CALL" |
         tee -a "$WORK/results.txt" >&2
     if [ "${RETRANS:-0}" != "NA" ] && [ "${RETRANS:-0}" -gt 0 ]; then
         log "retransmissions at $R calls/s: stopping the steps"
@@ -199,10 +211,15 @@ for R in $RATES; do
     sleep 3
 done
 
+# RSS after the load: 10 s after the last call, and once the core's wait
+# for late media reports (60 s) has passed.
 sleep 10
 RSS_AFTER=$(rss_kb "$SW")
-log "switch RSS idle ${RSS_IDLE} KiB, after load ${RSS_AFTER} KiB"
-printf 'rss_idle_kib=%s rss_after_kib=%s\n' "$RSS_IDLE" "$RSS_AFTER" >>"$WORK/results.txt"
+sleep "${AFTER_SECS:-60}"
+RSS_LATER=$(rss_kb "$SW")
+log "switch RSS idle ${RSS_IDLE} KiB, 10 s after the load ${RSS_AFTER} KiB, $((10 + ${AFTER_SECS:-60})) s after ${RSS_LATER} KiB"
+printf 'rss_idle_kib=%s rss_after_10s_kib=%s rss_after_%ss_kib=%s\n' "$RSS_IDLE" "$RSS_AFTER" \
+    "$((10 + ${AFTER_SECS:-60}))" "$RSS_LATER" >>"$WORK/results.txt"
 
 kill "$UAS" "$SW" 2>/dev/null || true
 wait "$UAS" "$SW" 2>/dev/null || true

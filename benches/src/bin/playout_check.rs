@@ -67,6 +67,7 @@ fn main() -> anyhow::Result<()> {
         direction: Direction::SendRecv,
         ptime: 20,
     };
+    let rss_idle = rss_kib();
     let mut legs = Vec::with_capacity(listeners);
     for _ in 0..listeners {
         let (leg, _) = engine.open_leg()?;
@@ -82,25 +83,33 @@ fn main() -> anyhow::Result<()> {
     let m = measure
         .join()
         .map_err(|_| anyhow::anyhow!("receiver panicked"))?;
-    for leg in legs {
-        engine.close_leg(leg);
-    }
-    drop(engine);
-    runtime.shutdown_timeout(Duration::from_secs(1));
-
     let mut gaps = m.gaps_us;
     gaps.sort_unstable();
     let pct = |p: f64| -> f64 {
         let i = ((gaps.len() as f64 - 1.0) * p).round() as usize;
         f64::from(gaps.get(i).copied().unwrap_or(0)) / 1000.0
     };
+    let (p50, p99, max) = (pct(0.5), pct(0.99), pct(1.0));
+    // The measurement's own memory goes before the engine's is read.
+    drop(gaps);
+    let rss_busy = rss_kib();
+    for leg in legs {
+        engine.close_leg(leg);
+    }
+    // The engine's memory once every leg is gone (the workers keep running).
+    let _ = runtime.block_on(engine.stats(switchboard::media::LegId(0)));
+    std::thread::sleep(Duration::from_secs(2));
+    let rss_after = rss_kib();
+    drop(engine);
+    runtime.shutdown_timeout(Duration::from_secs(1));
+
     let expected = listeners as u64 * seconds * 50;
     println!(
-        "listeners={listeners} seconds={seconds} packets={} expected={expected} gap_p50_ms={:.2} gap_p99_ms={:.2} gap_max_ms={:.2} seq_breaks={} ts_jumps={}",
+        "listeners={listeners} seconds={seconds} packets={} expected={expected} gap_p50_ms={:.2} gap_p99_ms={:.2} gap_max_ms={:.2} seq_breaks={} ts_jumps={} engine_rss_kib_idle={rss_idle} busy={rss_busy} after_close={rss_after}",
         m.packets,
-        pct(0.5),
-        pct(0.99),
-        pct(1.0),
+        p50,
+        p99,
+        max,
         m.seq_breaks,
         m.ts_jumps
     );
@@ -114,6 +123,19 @@ fn receiver_socket() -> anyhow::Result<UdpSocket> {
     socket.set_recv_buffer_size(4 << 20)?;
     socket.bind(&SocketAddr::from((Ipv4Addr::LOCALHOST, 0)).into())?;
     Ok(socket.into())
+}
+
+/// This process's resident memory.
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
 }
 
 fn receive(socket: &UdpSocket, from: Instant, until: Instant) -> Measure {

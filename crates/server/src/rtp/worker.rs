@@ -299,7 +299,14 @@ impl Worker {
     }
 
     fn remove(&mut self, id: LegId) -> Option<Leg> {
-        self.legs.remove(&id)
+        let leg = self.legs.remove(&id);
+        // After a peak, give the table back: a large one is its own mapping,
+        // returned to the OS when freed (RSS falls back after the load).
+        if self.legs.capacity() > 256 && self.legs.len() < self.legs.capacity() / 4 {
+            self.legs.shrink_to(self.legs.len() * 2);
+            self.scratch.shrink_to(self.legs.len() * 2);
+        }
+        leg
     }
 
     fn bridge(&mut self, a: LegId, b: LegId) {
