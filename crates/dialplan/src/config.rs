@@ -25,6 +25,7 @@ pub(crate) struct Config {
     pub hours: Vec<HoursSection>,
     pub voicemails: Vec<VoicemailSection>,
     pub queues: Vec<QueueSection>,
+    pub webhooks: Vec<WebhookSection>,
 }
 
 #[derive(Debug, Default)]
@@ -215,5 +216,14 @@ pub(crate) struct RingSection {
     pub span: Range<usize>,
     pub group: Option<Spanned<String>>,
     pub operators: Option<Spanned<Vec<Spanned<String>>>>,
+    pub timeout: Option<Spanned<i64>>,
+}
+
+/// `[[webhook]]`.
+#[derive(Debug)]
+pub(crate) struct WebhookSection {
+    pub url: Option<Spanned<String>>,
+    pub events: Option<Spanned<Vec<Spanned<String>>>>,
+    pub secret: Option<Spanned<String>>,
     pub timeout: Option<Spanned<i64>>,
 }

@@ -26,6 +26,10 @@ pub enum Error {
     BadSocketAddr(String),
     #[error("no [[number]] `{0}` in the plan")]
     UnknownNumber(String),
+    #[error("`{0}` is not an http:// URL (like http://127.0.0.1:8081/hooks)")]
+    BadWebhookUrl(String),
+    #[error("`{0}`: https webhooks are not supported (the switch has no TLS client)")]
+    WebhookHttps(String),
     #[error("`{0}` is not a time with an offset (like 2026-11-24T10:00:00+03:00)")]
     BadWallTime(String),
 }

@@ -21,6 +21,7 @@ mod net;
 mod node;
 mod plan;
 mod plan_flow;
+mod plan_webhook;
 mod read;
 mod read_flow;
 mod reader;
@@ -41,6 +42,7 @@ pub use plan::{
     TrunkRegistration,
 };
 pub use plan_flow::{Hours, Menu, MinuteRange, Prompt, Queue, VoicemailBox};
+pub use plan_webhook::{Webhook, WebhookEvent, WebhookUrl};
 pub use simulate::{parse_entries, parse_wall_time, simulate, Scenario};
 
 /// Loads and compiles the config file at `path`, with the files its `include` names.

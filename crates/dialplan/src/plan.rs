@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use crate::net::{Cidr, HostPort, PortRange};
 use crate::plan_flow::{Hours, Menu, Prompt, Queue, VoicemailBox};
+use crate::plan_webhook::Webhook;
 use crate::Diagnostic;
 
 /// `[server]`: sockets, media ports, directories and call timers.
@@ -271,6 +272,7 @@ pub struct Plan {
     pub(crate) hours: HashMap<String, Hours>,
     pub(crate) voicemails: HashMap<String, VoicemailBox>,
     pub(crate) queues: HashMap<String, Queue>,
+    pub(crate) webhooks: Vec<Webhook>,
     pub(crate) warnings: Vec<Diagnostic>,
 }
 
@@ -373,6 +375,11 @@ impl Plan {
 
     pub fn queue(&self, name: &str) -> Option<&Queue> {
         self.queues.get(name)
+    }
+
+    /// `[[webhook]]`s, in config order.
+    pub fn webhooks(&self) -> &[Webhook] {
+        &self.webhooks
     }
 
     /// The operators a ring action reaches, in config order. Every name was checked at load time.

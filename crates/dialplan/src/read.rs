@@ -73,6 +73,15 @@ pub(crate) fn read_config(root: &Spanned<Node>, problems: &mut Problems) -> Conf
         config.numbers.push(read_number(&mut t, problems));
         t.finish(problems);
     }
+    for mut t in top.tables("webhook", problems) {
+        config.webhooks.push(WebhookSection {
+            url: t.required_string("url", problems),
+            events: t.strings("events", problems),
+            secret: t.string("secret", problems),
+            timeout: t.integer("timeout", problems),
+        });
+        t.finish(problems);
+    }
     top.finish(problems);
     config
 }

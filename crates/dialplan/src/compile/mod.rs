@@ -12,6 +12,7 @@ mod people;
 mod prompts;
 mod server;
 mod trunk;
+mod webhook;
 
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
@@ -31,6 +32,7 @@ use people::{compile_groups, compile_operators};
 use prompts::compile_prompts;
 use server::{check_recording_notice, compile_api, compile_registrar, compile_server};
 use trunk::compile_trunks;
+use webhook::compile_webhooks;
 
 /// Defaults, also quoted by docs/config.md.
 pub(crate) mod defaults {
@@ -55,6 +57,7 @@ pub(crate) mod defaults {
     pub const TRUNK_REGISTER_EXPIRES: i64 = 3600;
     pub const OUTBOUND_MIN_DIGITS: i64 = 7;
     pub const OUTBOUND_MAX_DIGITS: i64 = 15;
+    pub const WEBHOOK_TIMEOUT: i64 = 5;
 }
 
 /// Allowed ranges, in seconds unless said otherwise.
@@ -125,6 +128,7 @@ pub(crate) fn compile(
         check_recording_notice(&config.server, &prompts, &lookup.prompt_names, p);
     let flows = compile_flows(&config, &lookup, p);
     let (numbers, number_index) = compile_numbers(&config.numbers, &lookup, p);
+    let webhooks = compile_webhooks(&config.webhooks, p);
     if p.has_errors() {
         return None;
     }
@@ -146,6 +150,7 @@ pub(crate) fn compile(
         hours: flows.hours,
         voicemails: flows.voicemails,
         queues: flows.queues,
+        webhooks,
         warnings: Vec::new(),
     })
 }
