@@ -148,6 +148,8 @@ pub(crate) enum ActionKind {
         then: Option<Box<ActionSection>>,
     },
     Hangup,
+    /// Answer and send the caller's audio back (echo test), until they hang up.
+    Echo,
     /// Return to the previous menu.
     Back,
 }

@@ -233,6 +233,9 @@ pub enum Action {
         then: Box<Action>,
     },
     Hangup,
+    /// Answer and send the caller's own audio back until they hang up (echo test: an operator
+    /// checks a headset and line; the benchmarks' pure media target).
+    Echo,
     /// Return to the menu the caller came from (repeat the current one at the top).
     Back,
 }

@@ -9,7 +9,7 @@ use crate::node::Node;
 use crate::reader::{string_or_list, TableReader};
 
 /// The keys that make an action, for "did you mean" hints and the "does nothing" message.
-pub(crate) const ACTION_KEYS: [&str; 9] = [
+pub(crate) const ACTION_KEYS: [&str; 10] = [
     "ring",
     "menu",
     "queue",
@@ -18,6 +18,7 @@ pub(crate) const ACTION_KEYS: [&str; 9] = [
     "transfer",
     "play",
     "hangup",
+    "echo",
     "back",
 ];
 
@@ -76,7 +77,11 @@ pub(crate) fn read_actions(t: &mut TableReader, p: &mut Problems) -> Vec<ActionS
             "`then` says what to do after `play`; use the action itself instead",
         );
     }
-    for (key, kind) in [("hangup", ActionKind::Hangup), ("back", ActionKind::Back)] {
+    for (key, kind) in [
+        ("hangup", ActionKind::Hangup),
+        ("echo", ActionKind::Echo),
+        ("back", ActionKind::Back),
+    ] {
         if let Some(b) = t.boolean(key, p) {
             if *b.get_ref() {
                 out.push(ActionSection {
@@ -95,7 +100,8 @@ pub(crate) fn read_actions(t: &mut TableReader, p: &mut Problems) -> Vec<ActionS
     out
 }
 
-/// One action written as a table (`{ menu = "orders" }`) or as the words "hangup" / "back".
+/// One action written as a table (`{ menu = "orders" }`) or as the words "hangup" / "echo" /
+/// "back".
 pub(crate) fn read_action_node(
     node: &Spanned<Node>,
     what: &str,
@@ -104,12 +110,13 @@ pub(crate) fn read_action_node(
     if let Node::String(s) = node.get_ref() {
         let kind = match s.as_str() {
             "hangup" => ActionKind::Hangup,
+            "echo" => ActionKind::Echo,
             "back" => ActionKind::Back,
             _ => {
                 p.error_hint(
                     node.span(),
                     format!("{what} `{s}` is not an action"),
-                    "write a table like { menu = \"orders\" }, or \"hangup\" or \"back\"",
+                    "write a table like { menu = \"orders\" }, or \"hangup\", \"echo\" or \"back\"",
                 );
                 return None;
             }

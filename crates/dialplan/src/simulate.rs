@@ -191,6 +191,9 @@ pub fn simulate(plan: Arc<Plan>, s: &Scenario, base: Instant) -> Result<Vec<Stri
                         fail_at = Some(now + ANSWER_AFTER);
                     }
                 }
+                FlowAction::Echo => {
+                    say("answer; the caller hears their own voice back (echo test)".into())
+                }
                 FlowAction::Hangup { reason } => say(format!("hang up ({reason:?})")),
                 FlowAction::Emit(event) => {
                     if matches!(

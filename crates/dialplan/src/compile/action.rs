@@ -76,6 +76,7 @@ pub(super) fn compile_action(
             })
         }
         ActionKind::Hangup => Some(Action::Hangup),
+        ActionKind::Echo => Some(Action::Echo),
         ActionKind::Back if place == Place::Menu => Some(Action::Back),
         ActionKind::Back => {
             p.error_hint(

@@ -84,7 +84,7 @@ fn leads_out(a: &Action, out: &HashSet<&str>, hours: &HashMap<String, Hours>, de
         Action::Hours(h) => hours.get(h).is_some_and(|h| {
             leads_out(&h.open, out, hours, depth + 1) || leads_out(&h.closed, out, hours, depth + 1)
         }),
-        // Ring, queue, voicemail, transfer and hangup all end the flow's own part of the call.
+        // Ring, queue, voicemail, transfer, echo and hangup all end the flow's own part of the call.
         _ => true,
     }
 }

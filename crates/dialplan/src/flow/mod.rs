@@ -71,6 +71,9 @@ pub enum FlowAction {
     StopRecording,
     /// Call this external number through a trunk and bridge the caller to it.
     Transfer { number: String },
+    /// Answer the caller (if not yet) and send their own audio back to them (echo test) until they
+    /// hang up. The flow is over: nothing follows.
+    Echo,
     /// End the call. Nothing follows.
     Hangup { reason: HangupReason },
     /// Something worth recording or notifying about; no action needed to carry on.

@@ -31,6 +31,8 @@ enum State {
     Voicemail(String, VoicemailRun),
     /// Answered by an operator or the transfer target: the flow is over, the call goes on.
     Bridged,
+    /// The caller hears themselves (echo test) until they hang up; the flow is over.
+    Echo,
     /// Hung up, by the plan or the caller.
     Done,
 }
@@ -114,7 +116,7 @@ impl FlowRun {
 
     /// The flow has handed the call over (bridged) or ended it; no more actions will come.
     pub fn is_finished(&self) -> bool {
-        matches!(self.state, State::Bridged | State::Done)
+        matches!(self.state, State::Bridged | State::Echo | State::Done)
     }
 
     /// Wall-clock time at `now`.
@@ -335,6 +337,12 @@ impl FlowRun {
                 None => self.enter(*then, now),
             },
             Action::Hangup => self.hangup(HangupReason::Normal),
+            Action::Echo => {
+                self.out.push_back(FlowAction::Echo);
+                self.current_menu = None;
+                self.stack.clear();
+                self.state = State::Echo;
+            }
         }
     }
 
