@@ -130,7 +130,7 @@ pub(super) fn start(core: &mut Core, tx: TransactionId, req: Request, source: Pe
     }
 }
 
-fn start_inbound(
+pub(super) fn start_inbound(
     core: &mut Core,
     tx: TransactionId,
     req: Request,
@@ -253,6 +253,7 @@ impl Call {
             offer: Some(offer),
             operator: None,
             final_status: None,
+            on_hold: false,
         };
         core.calls.index_call_id(&caller_leg.call_id, key);
         core.calls.index_tx(tx, key, TxRole::CallerInvite);
@@ -335,6 +336,7 @@ impl Call {
             offer: Some(offer.clone()),
             operator,
             final_status: None,
+            on_hold: false,
         };
         let index = self.callees.len();
         match core.layer.send_request(invite, peer, now) {
@@ -666,7 +668,10 @@ impl Call {
                 match side {
                     Side::Caller => {
                         self.caller_leg.state = LegState::Ended;
-                        if self.answered.is_none() && !self.voicemail_left_or_recording() {
+                        if self.answered.is_none()
+                            && self.record.answered_at.is_none()
+                            && !self.voicemail_left_or_recording()
+                        {
                             self.record.disposition = Disposition::Abandoned;
                         }
                         self.flow_caller_gone(core, now);
@@ -685,46 +690,19 @@ impl Call {
                     }
                 }
             }
+            Method::Invite | Method::Update if !req.body.is_empty() => {
+                self.answer_reoffer(core, tx, &req, side, now);
+            }
             Method::Invite => {
-                // Hold/resume: media stays anchored here, so we answer from
-                // our side with the same port and mirrored direction.
-                let leg = self.leg_mut(side);
-                let port = leg.rtp_port;
-                let media = leg.media;
-                match SessionDescription::parse(&req.body) {
-                    Ok(offer) if !req.body.is_empty() => {
-                        let session_id = rand::Rng::gen::<u32>(&mut core.rng) as u64;
-                        let params = sdp::AnswerParams::new(core.local.ip(), port, session_id, 2);
-                        match sdp::answer(&offer, &params) {
-                            Ok((answer, audio)) => {
-                                core.media.configure(media, &audio);
-                                let mut resp = Response::for_request(&req, 200);
-                                resp.headers.push(
-                                    "Contact",
-                                    format!("<sip:switchboard@{}>", core.local_hostport()),
-                                );
-                                resp.headers.push("Content-Type", "application/sdp");
-                                resp.body = answer.to_bytes();
-                                requests::send(core, tx, resp, now);
-                            }
-                            Err(e) => {
-                                let resp = Response::for_request(&req, 488)
-                                    .with_reason(format!("Not Acceptable Here - {e}"));
-                                requests::send(core, tx, resp, now);
-                            }
-                        }
-                    }
-                    _ => {
-                        let mut resp = Response::for_request(&req, 200);
-                        resp.headers.push(
-                            "Contact",
-                            format!("<sip:switchboard@{}>", core.local_hostport()),
-                        );
-                        resp.headers.push("Content-Type", "application/sdp");
-                        resp.body = self.caller_answer.to_bytes();
-                        requests::send(core, tx, resp, now);
-                    }
-                }
+                // No offer: ours again (the peer answers in the ACK).
+                let mut resp = Response::for_request(&req, 200);
+                resp.headers.push(
+                    "Contact",
+                    format!("<sip:switchboard@{}>", core.local_hostport()),
+                );
+                resp.headers.push("Content-Type", "application/sdp");
+                resp.body = self.caller_answer.to_bytes();
+                requests::send(core, tx, resp, now);
             }
             Method::Info => {
                 requests::respond(core, tx, &req, 200, now);
@@ -736,6 +714,57 @@ impl Call {
                 }
             }
             _ => requests::respond(core, tx, &req, 200, now),
+        }
+    }
+
+    /// Hold/resume or a refresh by re-INVITE or UPDATE with an offer: media
+    /// stays anchored here, so we answer from our side with the same port
+    /// and the mirrored direction. An offer that stops the peer receiving
+    /// (sendonly, inactive, or `c=0.0.0.0`) puts its leg on hold: the engine
+    /// then waits longer before calling its silence a media timeout.
+    fn answer_reoffer(
+        &mut self,
+        core: &mut Core,
+        tx: TransactionId,
+        req: &Request,
+        side: Side,
+        now: Instant,
+    ) {
+        let offer = match SessionDescription::parse(&req.body) {
+            Ok(offer) => offer,
+            Err(e) => {
+                let resp =
+                    Response::for_request(req, 400).with_reason(format!("Bad Request - SDP: {e}"));
+                return requests::send(core, tx, resp, now);
+            }
+        };
+        let leg = self.leg_mut(side);
+        let (port, media, was_on_hold) = (leg.rtp_port, leg.media, leg.on_hold);
+        let session_id = rand::Rng::gen::<u32>(&mut core.rng) as u64;
+        let params = sdp::AnswerParams::new(core.local.ip(), port, session_id, 2);
+        match sdp::answer(&offer, &params) {
+            Ok((answer, audio)) => {
+                core.media.configure(media, &audio);
+                let on_hold = !audio.direction.sends();
+                if on_hold != was_on_hold {
+                    tracing::info!(call = %self.id, on_hold, "leg hold changed");
+                    core.media.set_hold(media, on_hold);
+                    self.leg_mut(side).on_hold = on_hold;
+                }
+                let mut resp = Response::for_request(req, 200);
+                resp.headers.push(
+                    "Contact",
+                    format!("<sip:switchboard@{}>", core.local_hostport()),
+                );
+                resp.headers.push("Content-Type", "application/sdp");
+                resp.body = answer.to_bytes();
+                requests::send(core, tx, resp, now);
+            }
+            Err(e) => {
+                let resp = Response::for_request(req, 488)
+                    .with_reason(format!("Not Acceptable Here - {e}"));
+                requests::send(core, tx, resp, now);
+            }
         }
     }
 

@@ -126,6 +126,7 @@ impl Call {
             } => self.start_voicemail(core, &mailbox, &path_hint, silence, now),
             FlowAction::StopRecording => self.stop_voicemail(core),
             FlowAction::Transfer { number } => self.flow_transfer(core, &number, now),
+            FlowAction::Echo => self.flow_echo(core, now),
             FlowAction::Hangup { reason } => {
                 let why = match reason {
                     HangupReason::Normal => "dial plan hangup",
@@ -192,6 +193,17 @@ impl Call {
         }
         flow.play_until = Some(now + total);
         core.media.play(self.caller_leg.media, clips, false);
+    }
+
+    /// Echo test: the switch answers and the engine returns the caller's
+    /// own packets until they hang up. The record says answered (by nobody:
+    /// no operator), so a headset check is not counted as abandoned.
+    fn flow_echo(&mut self, core: &mut Core, now: Instant) {
+        self.answer_caller(core, now);
+        core.media.echo(self.caller_leg.media);
+        self.record.answered_at = Some(core.clock.unix_ms(now));
+        self.record.disposition = store::Disposition::Answered;
+        tracing::info!(call = %self.id, "echo test");
     }
 
     fn flow_ring(

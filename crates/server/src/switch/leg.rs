@@ -45,6 +45,8 @@ pub(super) struct Leg {
     pub operator: Option<String>,
     /// Final status of a failed UAC leg.
     pub final_status: Option<u16>,
+    /// The far end's last offer stopped it receiving (RFC 3264 hold).
+    pub on_hold: bool,
 }
 
 /// Our Via for a new request or ACK on `peer`'s transport.

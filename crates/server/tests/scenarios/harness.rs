@@ -118,6 +118,10 @@ pub enum MediaOp {
     /// A one-leg recording: the leg, the file name, the silence limit.
     RecordMono(LegId, String, Option<Duration>),
     StopRecording(LegId),
+    /// The leg's own audio is sent back to it (echo test).
+    Echo(LegId),
+    /// The leg went on hold (`true`) or came back (`false`).
+    Hold(LegId, bool),
 }
 
 #[derive(Debug, Default)]
@@ -295,6 +299,16 @@ impl MediaControl for MediaDouble {
     fn stop_recording(&mut self, leg: LegId) {
         let mut log = self.0.lock().expect("media log");
         log.ops.push(MediaOp::StopRecording(leg));
+    }
+
+    fn echo(&mut self, leg: LegId) {
+        let mut log = self.0.lock().expect("media log");
+        log.ops.push(MediaOp::Echo(leg));
+    }
+
+    fn set_hold(&mut self, leg: LegId, on_hold: bool) {
+        let mut log = self.0.lock().expect("media log");
+        log.ops.push(MediaOp::Hold(leg, on_hold));
     }
 }
 

@@ -10,6 +10,7 @@
 mod harness;
 mod peers;
 
+mod echo_hold;
 mod inbound;
 mod ivr;
 mod keepalive;

@@ -335,3 +335,24 @@ fn customer_hangs_up_and_the_operator_gets_bye() {
     let r = sim.record();
     assert_eq!(r.hangup_by, Some(store::HangupBy::Callee));
 }
+
+#[test]
+fn operator_dialling_our_echo_number_gets_the_echo_test_not_the_trunk() {
+    let config = format!(
+        "{}\n[[number]]\nnumber = \"+74950000009\"\nname = \"echo test\"\necho = true\n",
+        crate::harness::CONFIG
+    );
+    let mut sim = Sim::with_config(&config);
+    // Bob may not call out: the echo test is not calling out.
+    let mut bob = Phone::bob();
+    let invite = authorized_invite(&mut sim, &mut bob, "+74950000009");
+    sim.deliver(bob.peer, &invite);
+    let ok = sim.expect_response(bob.peer, 200);
+    assert!(!ok.body.is_empty(), "our SDP answer");
+    let leg = sim.media().open()[0];
+    assert!(sim
+        .media()
+        .position(|o| *o == crate::harness::MediaOp::Echo(leg))
+        .is_some());
+    assert_eq!(sim.count(trunk(), |_| true), 0, "{}", sim.dump());
+}
