@@ -17,6 +17,7 @@ use crate::media::{MediaEvent, MediaReport};
 use crate::reload::{Reloader, SharedStatus};
 use crate::switch::{Core, Effect, WallClock};
 use crate::transport::{Inbound, Transports};
+use crate::webhook::Webhooks;
 
 /// Runs the switch on `plan`, read from `config_path` (`None`: the config
 /// built into the binary, which cannot be reloaded).
@@ -81,6 +82,9 @@ pub async fn run(plan: dialplan::Plan, config_path: Option<PathBuf>) -> anyhow::
         }),
     ));
 
+    // Off the signalling task: its own thread POSTs, the core's events only queue.
+    let mut webhooks = Webhooks::start(plan.clone()).context("cannot start the webhook sender")?;
+
     let clock = wall_clock();
     let seed = rand::random::<u64>();
     let mut core = Core::new(plan.clone(), media, local, clock, seed);
@@ -138,7 +142,7 @@ pub async fn run(plan: dialplan::Plan, config_path: Option<PathBuf>) -> anyhow::
     let mut terminate = shutdown_signal();
     loop {
         // First thing each turn, so what start_trunk_registrations queued goes out.
-        apply_effects(&mut core, &transports, &*store, &mut book);
+        apply_effects(&mut core, &transports, &*store, &mut book, &webhooks);
         book.publish(core.active_calls());
         let deadline = core.poll_timeout();
         let sleep = async {
@@ -157,7 +161,10 @@ pub async fn run(plan: dialplan::Plan, config_path: Option<PathBuf>) -> anyhow::
             Some(report) = report_rx.recv() => core.handle_media_report(report, now_instant()),
             _ = sleep => core.handle_timeout(now_instant()),
             // Calls in progress keep the plan they captured; new ones get this.
-            Some(plan) = plan_rx.recv() => core.set_plan(plan),
+            Some(plan) = plan_rx.recv() => {
+                webhooks.set_plan(plan.clone());
+                core.set_plan(plan)
+            }
             _ = &mut terminate => {
                 tracing::info!("shutting down");
                 break;
@@ -169,7 +176,7 @@ pub async fn run(plan: dialplan::Plan, config_path: Option<PathBuf>) -> anyhow::
     core.unregister_trunks(now_instant());
     let give_up = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
     loop {
-        apply_effects(&mut core, &transports, &*store, &mut book);
+        apply_effects(&mut core, &transports, &*store, &mut book, &webhooks);
         if !core.trunks_unregistering() {
             break;
         }
@@ -192,9 +199,15 @@ pub async fn run(plan: dialplan::Plan, config_path: Option<PathBuf>) -> anyhow::
     Ok(())
 }
 
-/// Carries out what the core asked for: datagrams out, records stored, and
-/// the API's figures kept up to date.
-fn apply_effects(core: &mut Core, transports: &Transports, store: &dyn Store, book: &mut LiveBook) {
+/// Carries out what the core asked for: datagrams out, records stored, the
+/// API's figures kept up to date and webhook events queued.
+fn apply_effects(
+    core: &mut Core,
+    transports: &Transports,
+    store: &dyn Store,
+    book: &mut LiveBook,
+    webhooks: &Webhooks,
+) {
     while let Some(effect) = core.poll_effect() {
         match effect {
             Effect::Send { peer, data } => transports.send(peer, data),
@@ -208,6 +221,7 @@ fn apply_effects(core: &mut Core, transports: &Transports, store: &dyn Store, bo
             }
             Effect::CallRecord(record) => {
                 book.call_finished(record.disposition);
+                webhooks.call_ended(&record);
                 log_err(store.insert_call_record(record))
             }
             Effect::CallMedia { node_id, id, media } => log_err(store.update_call_media(
@@ -218,8 +232,8 @@ fn apply_effects(core: &mut Core, transports: &Transports, store: &dyn Store, bo
                 media.operator,
             )),
             Effect::Voicemail(message) => {
-                // The notification until webhooks exist: one log line a
-                // watcher can act on.
+                // Also a log line, for a watcher without a webhook.
+                webhooks.voicemail(&message);
                 tracing::info!(target: "switchboard::notify", mailbox = %message.mailbox, caller = %message.caller, number = %message.number, path = %message.path, "new voicemail");
                 log_err(store.insert_voicemail(message))
             }

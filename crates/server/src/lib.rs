@@ -11,6 +11,7 @@ pub mod reload;
 pub mod rtp;
 pub mod switch;
 pub mod transport;
+pub mod webhook;
 
 /// Sent in User-Agent on requests the switch originates.
 pub const USER_AGENT: &str = concat!("switchboard/", env!("CARGO_PKG_VERSION"));
