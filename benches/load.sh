@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Load harness: the switch (release build) under SIPp on 127.0.0.1.
 #
-#   benches/load.sh                 # steps of 20 50 100 150 calls/s
-#   RATES="50 100" STEP_SECS=15 benches/load.sh
+#   benches/load.sh                 # (a) then (b), each on a fresh switch
+#   SCENARIOS=b RATES="50 100" STEP_SECS=15 benches/load.sh
+#   SCENARIOS=a RATES_A="200 400 600" benches/load.sh
 #
-# Scenario (b): a SIPp UAC plays the trunk and places 5-second calls with
-# PCMA RTP (rtp_stream) to the bench number; the switch rings its one
+# Scenario (a): a SIPp UAC plays the trunk and places 5-second calls with
+# PCMA RTP (rtp_stream) to the echo test number; the switch answers and
+# sends every packet back to the caller (one leg per call, 50 echoed
+# packets/s per call). Steps RATES_A (none above MAX_RATE) until SIPp sees
+# retransmissions or failed calls.
+# Scenario (b): the same calls to the bench number; the switch rings its one
 # registered operator, a SIPp UAS that registered with digest first and
-# answers with -rtp_echo, and relays media both ways. Scenario (a), calls to
-# the echo test, needs a dial-plan route to an echo action; it runs only
-# when the dial plan knows `echo` (see ECHO below).
+# answers with -rtp_echo, and relays media both ways. Steps RATES the same way.
 #
 # Per step it reports calls/s offered, concurrent calls, failed calls,
 # retransmissions, INVITE-to-200 p50/p99, the switch's CPU over the steady
@@ -20,7 +23,10 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+SCENARIOS=${SCENARIOS:-"a b"}
 RATES=${RATES:-"20 50 100 150"}
+RATES_A=${RATES_A:-"100 200 300 400 500 600"}
+MAX_RATE=${MAX_RATE:-800}        # no step above this, whatever the lists say
 STEP_SECS=${STEP_SECS:-12}      # seconds of new calls per step
 CALL_SECS=5
 LISTENERS=${LISTENERS:-1000}
@@ -119,28 +125,38 @@ groups = ["bench"]
 number = "+74950000001"
 name = "bench"
 ring = { group = "bench" }
+
+[[number]]
+number = "+74950000009"
+name = "echo"
+echo = true
 EOF
 "$BIN/switchboard" check "$WORK/bench.toml" >&2
 
-RUST_LOG=${RUST_LOG:-warn} "$BIN/switchboard" run --config "$WORK/bench.toml" \
-    >"$WORK/switch.log" 2>&1 &
-SW=$!
-PIDS+=("$SW")
-sleep 1
-kill -0 "$SW"
+# A fresh switch per scenario, so one scenario's peak does not count in
+# the next one's RSS figures.
+start_switch() {
+    RUST_LOG=${RUST_LOG:-warn} "$BIN/switchboard" run --config "$WORK/bench.toml" \
+        >"$WORK/switch_$1.log" 2>&1 &
+    SW=$!
+    PIDS+=("$SW")
+    sleep 1
+    kill -0 "$SW"
+}
 
-log "== operator registers (digest), then answers with -rtp_echo"
-(cd "$WORK" && sipp "127.0.0.1:$SIP_PORT" -sf "$ROOT/benches/sipp/operator_register.xml" \
-    -i 127.0.0.1 -p "$OP_PORT" -s op1 -au op1 -ap op1-bench-secret -m 1 -nostdin \
-    -timeout 10s -timeout_error >/dev/null 2>&1) || { log "operator registration failed"; exit 1; }
-(cd "$WORK" && exec sipp -sf "$ROOT/benches/sipp/operator_uas.xml" -i 127.0.0.1 -mi 127.0.0.1 \
-    -p "$OP_PORT" -mp "$ECHO_PORT" -rtp_echo -nostdin -trace_err -error_file "$WORK/uas_err.log" \
-    >/dev/null 2>&1) &
-UAS=$!
-PIDS+=("$UAS")
-sleep 1
-RSS_IDLE=$(rss_kb "$SW")
-log "switch idle RSS ${RSS_IDLE} KiB"
+# Scenario (b)'s operator: registers (digest), then answers with -rtp_echo.
+start_operator() {
+    log "== operator registers (digest), then answers with -rtp_echo"
+    (cd "$WORK" && sipp "127.0.0.1:$SIP_PORT" -sf "$ROOT/benches/sipp/operator_register.xml" \
+        -i 127.0.0.1 -p "$OP_PORT" -s op1 -au op1 -ap op1-bench-secret -m 1 -nostdin \
+        -timeout 10s -timeout_error >/dev/null 2>&1) || { log "operator registration failed"; exit 1; }
+    (cd "$WORK" && exec sipp -sf "$ROOT/benches/sipp/operator_uas.xml" -i 127.0.0.1 -mi 127.0.0.1 \
+        -p "$OP_PORT" -mp "$ECHO_PORT" -rtp_echo -nostdin -trace_err -error_file "$WORK/uas_err.log" \
+        >/dev/null 2>&1) &
+    UAS=$!
+    PIDS+=("$UAS")
+    sleep 1
+}
 
 printf '%s\n' "step|cps|concurrent|ok|failed|retrans|inv200_p50_ms|inv200_p99_ms|sw_cpu_pct|relayed_pps|sw_us_per_pkt|media_us_per_pkt|fwd_us_per_pkt|ratio_media_to_fwd|rss_kib|kib_per_call" >"$WORK/results.txt"
 
@@ -166,13 +182,16 @@ forwarder_cost() {
     echo "scale=2; ($c1 - $c0) * 1000000 / $TCK / $pk" | bc -l
 }
 
-for R in $RATES; do
-    log "== step: $R calls/s for ${STEP_SECS}s of 5 s calls"
-    DIR="$WORK/step_$R"
+# One step of scenario $1 ("a" or "b"): calls to $2 at $3 calls/s. Prints
+# the step's line; fails (stop stepping) on retransmissions or failed calls.
+run_step() {
+    local S=$1 NUMBER=$2 R=$3
+    log "== ($S) step: $R calls/s for ${STEP_SECS}s of 5 s calls to $NUMBER"
+    DIR="$WORK/step_${S}_$R"
     mkdir -p "$DIR"
     TOTAL=$((R * STEP_SECS))
     (cd "$DIR" && exec sipp "127.0.0.1:$SIP_PORT" -sf "$WORK/caller_uac.xml" \
-        -s +74950000001 -i 127.0.0.1 -mi 127.0.0.1 -p "$UAC_PORT" \
+        -s "$NUMBER" -i 127.0.0.1 -mi 127.0.0.1 -p "$UAC_PORT" \
         -r "$R" -m "$TOTAL" -l $((R * (CALL_SECS + 3))) -nostdin \
         -trace_stat -stf stat.csv -fd 1 -trace_rtt -rtt_freq 1 \
         -trace_err -error_file err.log -timeout $((STEP_SECS + CALL_SECS + 30))s \
@@ -193,8 +212,9 @@ for R in $RATES; do
     read -r P50 P99 < <(rtt_pct "$DIR"/*_rtt.csv 2>/dev/null || echo "NA NA")
     SECS=$(echo "$t1 - $t0" | bc -l)
     CPU_PCT=$(echo "scale=1; ($c1 - $c0) * 100 / $TCK / $SECS" | bc -l)
-    # Per relayed packet the machine sends 4 datagrams (UAC, switch, UAS
-    # echo, switch): the switch relays half of them.
+    # (b) Per relayed packet the machine sends 4 datagrams (UAC, switch,
+    # UAS echo, switch): the switch relays half of them. (a) Per echoed
+    # packet it sends 2 (UAC, switch): the switch sends half of them too.
     RELAYED=$(echo "($o1 - $o0) / 2" | bc -l)
     PPS=$(echo "scale=0; $RELAYED / $SECS" | bc -l)
     US_PKT=$(echo "scale=2; ($c1 - $c0) * 1000000 / $TCK / $RELAYED" | bc -l)
@@ -202,27 +222,54 @@ for R in $RATES; do
     FWD_US=$(forwarder_cost "$PPS")
     RATIO=$(echo "scale=2; $MEDIA_US / $FWD_US" | bc -l 2>/dev/null || echo NA)
     PER_CALL=$(echo "scale=1; ($RSS - $RSS_IDLE) / ($CONC + 0.0001)" | bc -l)
-    printf '%s\n' "b|$R|$CONC|$OK|$FAILED|$RETRANS|$P50|$P99|$CPU_PCT|$PPS|$US_PKT|$MEDIA_US|$FWD_US|$RATIO|$RSS|$PER_CALL" |
+    printf '%s\n' "$S|$R|$CONC|$OK|$FAILED|$RETRANS|$P50|$P99|$CPU_PCT|$PPS|$US_PKT|$MEDIA_US|$FWD_US|$RATIO|$RSS|$PER_CALL" |
         tee -a "$WORK/results.txt" >&2
     if [ "${RETRANS:-0}" != "NA" ] && [ "${RETRANS:-0}" -gt 0 ]; then
         log "retransmissions at $R calls/s: stopping the steps"
-        break
+        return 1
+    fi
+    if [ "${FAILED:-0}" != "NA" ] && [ "${FAILED:-0}" -gt 0 ]; then
+        log "failed calls at $R calls/s: stopping the steps"
+        return 1
     fi
     sleep 3
-done
+}
 
 # RSS after the load: 10 s after the last call, and once the core's wait
 # for late media reports (60 s) has passed.
-sleep 10
-RSS_AFTER=$(rss_kb "$SW")
-sleep "${AFTER_SECS:-60}"
-RSS_LATER=$(rss_kb "$SW")
-log "switch RSS idle ${RSS_IDLE} KiB, 10 s after the load ${RSS_AFTER} KiB, $((10 + ${AFTER_SECS:-60})) s after ${RSS_LATER} KiB"
-printf 'rss_idle_kib=%s rss_after_10s_kib=%s rss_after_%ss_kib=%s\n' "$RSS_IDLE" "$RSS_AFTER" \
-    "$((10 + ${AFTER_SECS:-60}))" "$RSS_LATER" >>"$WORK/results.txt"
+rss_after() {
+    sleep 10
+    RSS_AFTER=$(rss_kb "$SW")
+    sleep "${AFTER_SECS:-60}"
+    RSS_LATER=$(rss_kb "$SW")
+    log "($1) switch RSS idle ${RSS_IDLE} KiB, 10 s after the load ${RSS_AFTER} KiB, $((10 + ${AFTER_SECS:-60})) s after ${RSS_LATER} KiB"
+    printf '%s: rss_idle_kib=%s rss_after_10s_kib=%s rss_after_%ss_kib=%s\n' "$1" "$RSS_IDLE" \
+        "$RSS_AFTER" "$((10 + ${AFTER_SECS:-60}))" "$RSS_LATER" >>"$WORK/results.txt"
+}
 
-kill "$UAS" "$SW" 2>/dev/null || true
-wait "$UAS" "$SW" 2>/dev/null || true
+for S in $SCENARIOS; do
+    case $S in
+        a) NUMBER=+74950000009; STEPS=$RATES_A ;;
+        b) NUMBER=+74950000001; STEPS=$RATES ;;
+        *) log "unknown scenario $S (a or b)"; exit 1 ;;
+    esac
+    log "== scenario ($S): fresh switch"
+    start_switch "$S"
+    if [ "$S" = b ]; then start_operator; fi
+    RSS_IDLE=$(rss_kb "$SW")
+    log "switch idle RSS ${RSS_IDLE} KiB"
+    for R in $STEPS; do
+        [ "$R" -gt "$MAX_RATE" ] && break
+        run_step "$S" "$NUMBER" "$R" || break
+    done
+    rss_after "$S"
+    if [ "$S" = b ]; then
+        kill "$UAS" 2>/dev/null || true
+        wait "$UAS" 2>/dev/null || true
+    fi
+    kill "$SW" 2>/dev/null || true
+    wait "$SW" 2>/dev/null || true
+done
 
 log "== playout check: $LISTENERS listeners, ${PLAYOUT_SECS}s of hold music"
 MUSIC=$(ls "$ROOT"/prompts/moh/*.wav 2>/dev/null | head -1 || true)
