@@ -167,8 +167,8 @@ impl Outbox {
         match retry {
             Some(wait) => {
                 let at = now + *wait;
-                // A retry counts against the capacity like a new event; when full it waits no
-                // longer than its turn would (the oldest goes, which may be itself).
+                // A retry counts against the capacity like a new event: when events queued
+                // during this attempt filled the outbox, the oldest of them makes room.
                 if self.pending.len() >= self.capacity {
                     if let Some(i) = self.oldest() {
                         let old = self.pending.swap_remove(i).delivery;
