@@ -30,6 +30,9 @@ pub struct Delivery {
     pub body: Arc<Vec<u8>>,
     /// Attempts made so far.
     pub attempts: u32,
+    /// Queueing order, kept across retries: the smallest is the oldest event, dropped first
+    /// when the outbox is full.
+    seq: u64,
 }
 
 impl Delivery {
@@ -47,6 +50,7 @@ impl Delivery {
             event_id,
             body,
             attempts: 0,
+            seq: 0,
         }
     }
 }
@@ -90,7 +94,6 @@ pub enum Verdict {
 struct Pending {
     delivery: Delivery,
     due: Instant,
-    seq: u64,
 }
 
 #[derive(Default)]
@@ -119,24 +122,20 @@ impl Outbox {
 
     /// Queues `delivery` for `now`. When full, the oldest queued delivery makes room and is
     /// returned (the caller logs it): fresh events matter more than stale ones.
-    pub fn push(&mut self, delivery: Delivery, now: Instant) -> Option<Delivery> {
-        let dropped = if self.pending.len() >= self.capacity {
-            self.oldest().map(|i| self.pending.swap_remove(i).delivery)
-        } else {
-            None
-        };
-        self.insert(delivery, now);
-        dropped
-    }
-
-    fn insert(&mut self, delivery: Delivery, due: Instant) {
-        let seq = self.next_seq;
+    pub fn push(&mut self, mut delivery: Delivery, now: Instant) -> Option<Delivery> {
+        delivery.seq = self.next_seq;
         self.next_seq += 1;
-        self.pending.push(Pending { delivery, due, seq });
+        self.insert(delivery, now)
     }
 
-    fn oldest(&self) -> Option<usize> {
-        (0..self.pending.len()).min_by_key(|&i| self.pending[i].seq)
+    /// Queues `delivery` for `due`; over capacity, the oldest goes (possibly `delivery`).
+    fn insert(&mut self, delivery: Delivery, due: Instant) -> Option<Delivery> {
+        self.pending.push(Pending { delivery, due });
+        if self.pending.len() <= self.capacity {
+            return None;
+        }
+        let oldest = (0..self.pending.len()).min_by_key(|&i| self.pending[i].delivery.seq)?;
+        Some(self.pending.swap_remove(oldest).delivery)
     }
 
     /// When the earliest delivery falls due.
@@ -149,7 +148,7 @@ impl Outbox {
     pub fn take_due(&mut self, now: Instant) -> Option<Delivery> {
         let i = (0..self.pending.len())
             .filter(|&i| self.pending[i].due <= now)
-            .min_by_key(|&i| (self.pending[i].due, self.pending[i].seq))?;
+            .min_by_key(|&i| (self.pending[i].due, self.pending[i].delivery.seq))?;
         Some(self.pending.swap_remove(i).delivery)
     }
 
@@ -167,15 +166,16 @@ impl Outbox {
         match retry {
             Some(wait) => {
                 let at = now + *wait;
-                // A retry counts against the capacity like a new event: when events queued
-                // during this attempt filled the outbox, the oldest of them makes room.
-                if self.pending.len() >= self.capacity {
-                    if let Some(i) = self.oldest() {
-                        let old = self.pending.swap_remove(i).delivery;
-                        tracing::warn!(event = %old.event, id = %old.event_id, url = %old.url, "webhook queue full: dropped the oldest event");
+                let seq = delivery.seq;
+                // A retry counts against the capacity like a new event and keeps its age: when
+                // events queued during this attempt filled the outbox, the oldest goes, which
+                // may be this one.
+                if let Some(old) = self.insert(delivery, at) {
+                    tracing::warn!(event = %old.event, id = %old.event_id, url = %old.url, "webhook queue full: dropped the oldest event");
+                    if old.seq == seq {
+                        return Verdict::GaveUp;
                     }
                 }
-                self.insert(delivery, at);
                 Verdict::Retry { at }
             }
             None => Verdict::GaveUp,
@@ -196,6 +196,7 @@ mod tests {
             event_id: id.to_owned(),
             body: Arc::new(b"{}".to_vec()),
             attempts: 0,
+            seq: 0,
         }
     }
 
@@ -268,6 +269,26 @@ mod tests {
             .map(|d| d.event_id)
             .collect();
         assert_eq!(ids, ["b", "c"]);
+    }
+
+    #[test]
+    fn a_retry_into_a_full_outbox_keeps_its_age() {
+        let t0 = t0();
+        let mut ob = Outbox::new(1);
+        ob.push(delivery("a"), t0);
+        let a = ob.take_due(t0).unwrap();
+        // While "a" was being tried, "b" filled the outbox; "a" is the older event.
+        ob.push(delivery("b"), t0);
+        assert_eq!(ob.finish(a, &Attempt::Status(503), t0), Verdict::GaveUp);
+        assert_eq!(ob.len(), 1);
+        assert_eq!(ob.take_due(t0).unwrap().event_id, "b");
+        // With room, the retry is queued.
+        ob.push(delivery("c"), t0);
+        let c = ob.take_due(t0).unwrap();
+        assert!(matches!(
+            ob.finish(c, &Attempt::Status(503), t0),
+            Verdict::Retry { .. }
+        ));
     }
 
     #[test]
