@@ -196,6 +196,8 @@ pub async fn run(plan: dialplan::Plan, config_path: Option<PathBuf>) -> anyhow::
         }
     }
     log_err(store.flush());
+    // Blocks this thread for at most a second: nothing else runs any more.
+    webhooks.shutdown(std::time::Duration::from_secs(1));
     Ok(())
 }
 

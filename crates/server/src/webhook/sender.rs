@@ -3,7 +3,7 @@
 //! slow or dead endpoint can never hold up calls.
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::http;
 use super::outbox::{Attempt, Delivery, Outbox, Verdict};
@@ -14,10 +14,13 @@ pub struct Shared {
     wake: Condvar,
 }
 
-struct State {
+pub(super) struct State {
     outbox: Outbox,
-    /// The driver is gone: the thread ends.
-    closed: bool,
+    /// The switch is stopping: send what is due until then, then end (waiting retries are
+    /// abandoned).
+    closing: Option<Instant>,
+    /// The thread has ended.
+    pub(super) finished: bool,
 }
 
 impl Shared {
@@ -25,13 +28,14 @@ impl Shared {
         Arc::new(Shared {
             outbox: Mutex::new(State {
                 outbox: Outbox::new(capacity),
-                closed: false,
+                closing: None,
+                finished: false,
             }),
             wake: Condvar::new(),
         })
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
+    pub(super) fn lock(&self) -> MutexGuard<'_, State> {
         // A panic elsewhere while holding the lock leaves a consistent outbox (every operation
         // on it is a few Vec edits); go on with it.
         self.outbox.lock().unwrap_or_else(PoisonError::into_inner)
@@ -46,15 +50,42 @@ impl Shared {
         self.wake.notify_one();
     }
 
-    pub fn close(&self) {
-        self.lock().closed = true;
-        self.wake.notify_one();
+    /// Lets the thread send the events already due for at most `within`, and waits for it
+    /// that long. The events still queued then are lost (and logged).
+    pub fn close(&self, within: Duration) {
+        let deadline = now() + within;
+        let mut state = self.lock();
+        state.closing = Some(deadline);
+        self.wake.notify_all();
+        while !state.finished {
+            let left = deadline.saturating_duration_since(now());
+            if left.is_zero() {
+                break;
+            }
+            state = self
+                .wake
+                .wait_timeout(state, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        if !state.outbox.is_empty() {
+            tracing::warn!(
+                "stopping with {} webhook deliveries not made",
+                state.outbox.len()
+            );
+        }
     }
 }
 
 /// Runs until [`Shared::close`].
 pub fn run(shared: Arc<Shared>) {
-    while let Some(delivery) = next(&shared) {
+    deliver(&shared);
+    shared.lock().finished = true;
+    shared.wake.notify_all();
+}
+
+fn deliver(shared: &Shared) {
+    while let Some(delivery) = next(shared) {
         let attempt = attempt(&delivery);
         let (event, id, url) = (
             delivery.event,
@@ -82,10 +113,14 @@ pub fn run(shared: Arc<Shared>) {
 fn next(shared: &Shared) -> Option<Delivery> {
     let mut state = shared.lock();
     loop {
-        if state.closed {
-            return None;
-        }
         let now = now();
+        if let Some(deadline) = state.closing {
+            // Stopping: what is due now goes out while there is time; retries due later do not.
+            return match now < deadline {
+                true => state.outbox.take_due(now),
+                false => None,
+            };
+        }
         if let Some(d) = state.outbox.take_due(now) {
             return Some(d);
         }
