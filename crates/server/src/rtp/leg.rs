@@ -2,8 +2,6 @@
 //! that act on its packets.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::task::Waker;
 use std::time::Instant;
 
 use media::dtmf::DtmfReceiver;
@@ -18,7 +16,6 @@ use media::stream::{OutgoingStream, PacketKind, SourceId};
 use media::FRAME_SAMPLES;
 use sdp::{AudioCodec, Direction, NegotiatedAudio};
 
-use super::ready::LegWaker;
 use super::recorder::RecordTap;
 use crate::media::LegId;
 
@@ -64,8 +61,9 @@ pub struct LegStats {
 pub(super) struct Leg {
     pub id: LegId,
     pub port: u16,
-    pub socket: tokio::net::UdpSocket,
-    pub rtcp: tokio::net::UdpSocket,
+    /// Non-blocking; watched by the epoll set of the worker holding the leg.
+    pub socket: std::net::UdpSocket,
+    pub rtcp: std::net::UdpSocket,
     pub rtcp_session: RtcpSession,
     /// Where the peer's RTCP comes from (symmetric RTCP), once it came.
     pub rtcp_from: Option<SocketAddr>,
@@ -91,16 +89,14 @@ pub(super) struct Leg {
     pub send_errors: u64,
     /// This leg's channel of a recording, if it is recorded.
     pub record: Option<RecordTap>,
-    /// What the leg's sockets wake (set by the worker that holds the leg).
-    pub waker: Option<(Arc<LegWaker>, Waker)>,
 }
 
 impl Leg {
     pub fn new(
         id: LegId,
         port: u16,
-        socket: tokio::net::UdpSocket,
-        rtcp: tokio::net::UdpSocket,
+        socket: std::net::UdpSocket,
+        rtcp: std::net::UdpSocket,
         rtcp_interval: std::time::Duration,
         now: Instant,
     ) -> Leg {
@@ -133,19 +129,7 @@ impl Leg {
             sent_octets: 0,
             send_errors: 0,
             record: None,
-            waker: None,
         }
-    }
-
-    /// Register the leg's sockets with the I/O driver of the worker it has
-    /// moved to, so their readiness wakes that worker's own thread.
-    pub fn rehome(self: Box<Leg>) -> std::io::Result<Leg> {
-        let mut leg = *self;
-        let rtp = leg.socket.into_std()?;
-        leg.socket = tokio::net::UdpSocket::from_std(rtp)?;
-        let rtcp = leg.rtcp.into_std()?;
-        leg.rtcp = tokio::net::UdpSocket::from_std(rtcp)?;
-        Ok(leg)
     }
 
     /// Apply what the far end negotiated. A changed SDP address (re-INVITE)
@@ -174,7 +158,7 @@ impl Leg {
     }
 
     pub fn send(&mut self, packet: &[u8], to: SocketAddr) {
-        match self.socket.try_send_to(packet, to) {
+        match self.socket.send_to(packet, to) {
             Ok(_) => {
                 self.sent += 1;
                 self.sent_octets += packet.len().saturating_sub(RTP_HEADER) as u64;
@@ -215,7 +199,7 @@ impl Leg {
                 ssrc: m.ssrc,
             };
             if let Ok(len) = write_packet(out, &header, &payload) {
-                match self.socket.try_send_to(&out[..len], dest) {
+                match self.socket.send_to(&out[..len], dest) {
                     Ok(_) => {
                         self.sent += 1;
                         self.sent_octets += FRAME_SAMPLES as u64;
@@ -278,7 +262,7 @@ impl Leg {
         {
             if let Some(packet) = out.get(..len) {
                 // A lost report is harmless; the next one follows.
-                let _ = self.rtcp.try_send_to(packet, dest);
+                let _ = self.rtcp.send_to(packet, dest);
             }
         }
     }

@@ -1,5 +1,5 @@
 //! The media engine: an RTP port pool and a few media workers (about one per
-//! core), each a tokio task owning the sockets of its share of the legs.
+//! core), each an OS thread owning the sockets of its share of the legs.
 //!
 //! The signalling core drives it through [`RtpEngine`] (which implements
 //! `crate::media::MediaControl`): open a leg (binds an even RTP port and the
@@ -9,14 +9,15 @@
 //! sans-IO cores of the `media` crate; this module only moves bytes.
 //!
 //! Two legs must live on the same worker to be bridged: on `bridge`, a leg
-//! on another worker is handed over (its tokio socket moves with it), and
+//! on another worker is handed over (its sockets move to that worker's epoll
+//! set), and
 //! commands for it that arrive first wait at the destination worker.
 
 mod control;
 mod leg;
 mod mono;
+mod poller;
 mod ports;
-mod ready;
 mod recorder;
 mod silence;
 mod worker;
@@ -39,13 +40,14 @@ use std::time::{Duration, Instant};
 use media::player::{Clip, PlaySource, Playlist, Ringback};
 use media::recording::Channel;
 use sdp::NegotiatedAudio;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 pub use leg::LegStats;
 pub use ports::PortPool;
 pub use worker::{EventSink, ReportSink};
 
 use crate::media::{LegId, MediaReport, Notice};
+use poller::{Poller, WorkerTx};
 use recorder::{RecMsg, RecordTap};
 use worker::{Command, Worker};
 
@@ -111,7 +113,7 @@ struct Recording {
 /// socket or posts a command, never waits for a worker.
 pub struct RtpEngine {
     pool: PortPool,
-    workers: Vec<mpsc::UnboundedSender<Command>>,
+    workers: Vec<WorkerTx>,
     /// Which worker holds each leg, and the leg's port.
     legs: HashMap<LegId, (usize, u16)>,
     next_id: u64,
@@ -127,8 +129,7 @@ pub struct RtpEngine {
 }
 
 impl RtpEngine {
-    /// Start the workers: one thread each, with its own single-threaded
-    /// tokio runtime (see `start_with`).
+    /// Start the workers: one thread each (see `start_with`).
     pub fn start(config: &RtpConfig, events: EventSink) -> RtpEngine {
         RtpEngine::start_with(config, EngineOptions::default(), events)
     }
@@ -136,12 +137,11 @@ impl RtpEngine {
     /// Start with options beyond `RtpConfig` (recording directory, hold
     /// timeout, RTCP interval, report sink).
     ///
-    /// Each worker is an OS thread running a current-thread tokio runtime
-    /// whose I/O driver is that same thread: a packet wakes the thread that
-    /// reads it and sends the relayed copy, with no hand-off between
-    /// threads (on the shared multi-thread runtime, context switches were
-    /// most of the per-packet cost). Works from inside or outside a tokio
-    /// runtime.
+    /// Each worker is an OS thread with its own level-triggered epoll set
+    /// (see `poller`): a packet wakes the thread that reads it and sends
+    /// the relayed copy, with no hand-off between threads, one receive per
+    /// packet and one wait per batch of ready sockets. No tokio runtime is
+    /// involved, so it works from inside or outside one.
     pub fn start_with(config: &RtpConfig, options: EngineOptions, events: EventSink) -> RtpEngine {
         let reports: ReportSink = options
             .reports
@@ -168,25 +168,20 @@ impl RtpEngine {
         };
         let workers = (0..count)
             .map(|i| {
-                let (tx, rx) = mpsc::unbounded_channel();
-                let worker = Worker::new(i, settings.clone());
-                let spawned = std::thread::Builder::new()
+                let poller = Arc::new(Poller::new()?);
+                let (tx, rx) = std::sync::mpsc::channel();
+                let worker = Worker::new(i, settings.clone(), poller.clone());
+                std::thread::Builder::new()
                     .name(format!("media-{i}"))
-                    .spawn(move || {
-                        match tokio::runtime::Builder::new_current_thread()
-                            .enable_all()
-                            .build()
-                        {
-                            Ok(runtime) => runtime.block_on(worker.run(rx)),
-                            Err(e) => tracing::error!(worker = i, "cannot start its runtime: {e}"),
-                        }
-                    });
-                if let Err(e) = spawned {
-                    tracing::error!(worker = i, "cannot start a media worker thread: {e}");
-                }
-                tx
+                    .spawn(move || worker.run(rx))?;
+                Ok(WorkerTx::new(tx, poller))
             })
-            .collect();
+            .filter_map(|w: io::Result<WorkerTx>| {
+                w.map_err(|e| tracing::error!("cannot start a media worker: {e}"))
+                    .ok()
+            })
+            .collect::<Vec<_>>();
+        let count = workers.len();
         RtpEngine {
             pool: PortPool::new(config.bind_ip, config.first_port, config.last_port),
             workers,

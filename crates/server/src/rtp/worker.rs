@@ -1,14 +1,14 @@
-//! A media worker: one tokio task owning the sockets of its share of the
+//! A media worker: one OS thread owning the sockets of its share of the
 //! legs. It relays bridged legs, plays sources into legs on one shared 20 ms
-//! tick, and reports DTMF and media silence. Commands arrive on a channel;
-//! the hot path (receive, check, rewrite, send) allocates nothing and takes
-//! no lock.
+//! tick, and reports DTMF and media silence. Commands arrive on a channel
+//! that wakes its poller; the hot path (receive, check, rewrite, send)
+//! allocates nothing, takes no lock and makes two syscalls per packet (one
+//! receive, one send) plus its share of one `epoll_wait` per batch of ready
+//! sockets (see `poller`).
 
 use std::collections::HashMap;
-use std::future::poll_fn;
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use media::player::{Frame, PlaySource, Playout};
@@ -16,12 +16,12 @@ use media::relay::{Relay, Verdict};
 use media::rtp::RtpHeader;
 use media::source::SourceVerdict;
 use media::{FRAME_DURATION, FRAME_SAMPLES};
+use rustix::event::epoll::Event;
 use sdp::NegotiatedAudio;
-use tokio::io::ReadBuf;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 use super::leg::{Leg, LegStats, FEED_RELAY};
-use super::ready::{LegWaker, ReadyQueue};
+use super::poller::{Poller, WorkerTx, WAKE};
 use super::recorder::RecordTap;
 use crate::media::{LegId, MediaEvent, MediaReport};
 
@@ -32,11 +32,9 @@ pub type ReportSink = Arc<dyn Fn(MediaReport) + Send + Sync>;
 
 /// Largest datagram we read; RTP for G.711 20 ms is 172 bytes.
 const RECV_BUF: usize = 2048;
-/// Packets read from one socket per poll before moving on, so a flood on
-/// one port cannot starve the others.
-const BURST: usize = 32;
-/// RTCP datagrams read from one port per poll.
-const RTCP_BURST: usize = 4;
+/// Ready sockets taken per `epoll_wait`. One datagram is read from each per
+/// round, so a flood on one port cannot starve the others.
+const EVENTS: usize = 256;
 
 pub(super) enum Command {
     Create {
@@ -93,7 +91,7 @@ pub(super) enum Command {
     /// Hand a leg over to another worker (to join the leg it is bridged to).
     Detach {
         id: LegId,
-        to: mpsc::UnboundedSender<Command>,
+        to: WorkerTx,
     },
     Adopt {
         leg: Box<Leg>,
@@ -134,10 +132,8 @@ pub(super) struct Settings {
 pub(super) struct Worker {
     index: usize,
     legs: HashMap<LegId, Leg>,
-    /// Legs whose sockets became readable.
-    ready: Arc<ReadyQueue>,
-    /// The ready list being worked through (swapped with the queue's).
-    scratch: Vec<LegId>,
+    /// This worker's epoll set (its legs' sockets and the command eventfd).
+    poller: Arc<Poller>,
     /// Legs on their way here, with the commands that arrived before them.
     incoming: HashMap<LegId, Vec<Command>>,
     events: EventSink,
@@ -152,12 +148,11 @@ pub(super) struct Worker {
 }
 
 impl Worker {
-    pub fn new(index: usize, settings: Settings) -> Worker {
+    pub fn new(index: usize, settings: Settings, poller: Arc<Poller>) -> Worker {
         Worker {
             index,
             legs: HashMap::new(),
-            ready: Arc::new(ReadyQueue::default()),
-            scratch: Vec::new(),
+            poller,
             incoming: HashMap::new(),
             events: settings.events,
             reports: settings.reports,
@@ -170,22 +165,53 @@ impl Worker {
         }
     }
 
-    pub async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+    /// The worker thread's loop, until every sender of `commands` is gone.
+    /// The 20 ms tick (playout, RTCP, DTMF ends, media timeouts) is the
+    /// poll timeout: ticks fire at origin + k * 20 ms, missed ones skipped.
+    pub fn run(mut self, commands: mpsc::Receiver<Command>) {
         self.tick_origin = clock();
-        let mut tick = tokio::time::interval_at(self.tick_origin.into(), FRAME_DURATION);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut next_tick = self.tick_origin;
+        // What one `epoll_wait` returned (made here: epoll events are not Send).
+        let mut events: Vec<Event> = Vec::with_capacity(EVENTS);
         loop {
-            tokio::select! {
-                biased;
-                command = commands.recv() => match command {
-                    Some(c) => self.handle_command(c, clock()),
-                    None => break,
-                },
-                _ = tick.tick() => self.on_tick(clock()),
-                () = poll_fn(|cx| self.poll_sockets(cx)) => {}
+            let now = clock();
+            if now >= next_tick {
+                self.on_tick(now);
+                next_tick = next_tick_after(self.tick_origin, now);
+            }
+            if let Err(e) = self
+                .poller
+                .wait(&mut events, next_tick.saturating_duration_since(now))
+            {
+                tracing::error!(worker = self.index, "media worker cannot poll: {e}");
+                break;
+            }
+            let now = clock();
+            for event in &events {
+                let token = event.data.u64();
+                if token == WAKE {
+                    if !self.drain_commands(&commands, now) {
+                        tracing::debug!(worker = self.index, "media worker stopped");
+                        return;
+                    }
+                } else {
+                    self.on_readable(token, now);
+                }
             }
         }
-        tracing::debug!(worker = self.index, "media worker stopped");
+    }
+
+    /// Handle every queued command; false once the engine is gone.
+    fn drain_commands(&mut self, commands: &mpsc::Receiver<Command>, now: Instant) -> bool {
+        // Reset the eventfd first: a command queued after this wakes us again.
+        self.poller.drained();
+        loop {
+            match commands.try_recv() {
+                Ok(command) => self.handle_command(command, now),
+                Err(mpsc::TryRecvError::Empty) => return true,
+                Err(mpsc::TryRecvError::Disconnected) => return false,
+            }
+        }
     }
 
     fn handle_command(&mut self, command: Command, now: Instant) {
@@ -204,15 +230,12 @@ impl Worker {
                 port,
                 rtp,
                 rtcp,
-            } => match (
-                tokio::net::UdpSocket::from_std(rtp),
-                tokio::net::UdpSocket::from_std(rtcp),
-            ) {
-                (Ok(socket), Ok(rtcp)) => {
-                    self.insert(Leg::new(id, port, socket, rtcp, self.rtcp_interval, now));
+            } => match (rtp.set_nonblocking(true), rtcp.set_nonblocking(true)) {
+                (Ok(()), Ok(())) => {
+                    self.insert(Leg::new(id, port, rtp, rtcp, self.rtcp_interval, now));
                 }
                 (Err(e), _) | (_, Err(e)) => {
-                    tracing::warn!(?id, port, "cannot register RTP/RTCP socket: {e}");
+                    tracing::warn!(?id, port, "cannot make RTP/RTCP socket non-blocking: {e}");
                 }
             },
             Command::Configure { id, audio } => {
@@ -275,16 +298,14 @@ impl Worker {
             Command::Detach { id, to } => {
                 self.unbridge(id);
                 if let Some(leg) = self.remove(id) {
-                    // The receiving worker polls the same tokio socket from now on.
+                    // Out of this worker's epoll set; the receiving worker
+                    // adds the same sockets to its own.
                     let _ = to.send(Command::Adopt { leg: Box::new(leg) });
                 }
             }
             Command::Adopt { leg } => {
                 let id = leg.id;
-                match leg.rehome() {
-                    Ok(leg) => self.insert(leg),
-                    Err(e) => tracing::warn!(?id, "cannot move a leg's sockets: {e}"),
-                }
+                self.insert(*leg);
                 for queued in self.incoming.remove(&id).unwrap_or_default() {
                     self.handle_command(queued, now);
                 }
@@ -292,19 +313,32 @@ impl Worker {
         }
     }
 
-    fn insert(&mut self, mut leg: Leg) {
-        // This worker's waker (a leg handed over brings the old one).
-        leg.waker = Some(LegWaker::new(leg.id, self.ready.clone()));
-        self.legs.insert(leg.id, leg);
+    fn insert(&mut self, leg: Leg) {
+        let id = leg.id;
+        let added = self
+            .poller
+            .add(&leg.socket, token(id, false))
+            .and_then(|()| self.poller.add(&leg.rtcp, token(id, true)));
+        if let Err(e) = added {
+            tracing::warn!(
+                worker = self.index,
+                ?id,
+                "cannot watch a leg's sockets: {e}"
+            );
+        }
+        self.legs.insert(id, leg);
     }
 
     fn remove(&mut self, id: LegId) -> Option<Leg> {
         let leg = self.legs.remove(&id);
+        if let Some(leg) = leg.as_ref() {
+            self.poller.delete(&leg.socket);
+            self.poller.delete(&leg.rtcp);
+        }
         // After a peak, give the table back: a large one is its own mapping,
         // returned to the OS when freed (RSS falls back after the load).
         if self.legs.capacity() > 256 && self.legs.len() < self.legs.capacity() / 4 {
             self.legs.shrink_to(self.legs.len() * 2);
-            self.scratch.shrink_to(self.legs.len() * 2);
         }
         leg
     }
@@ -418,62 +452,28 @@ impl Worker {
         }
     }
 
-    /// Read every socket that has data. Never completes: it runs inside the
-    /// select loop and returns Pending with each socket's waker registered.
-    fn poll_sockets(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        self.ready.register(cx.waker());
-        let mut ready = std::mem::take(&mut self.scratch);
-        self.ready.take(&mut ready);
-        let now = clock();
-        for &id in &ready {
-            let Some((flag, waker)) = self.legs.get(&id).and_then(|l| l.waker.clone()) else {
-                continue;
-            };
-            // From here a new packet queues the leg again.
-            flag.clear();
-            let mut leg_cx = Context::from_waker(&waker);
-            for n in 0.. {
-                if n == BURST {
-                    // More may be waiting: come back after the others had a turn.
-                    waker.wake_by_ref();
-                    break;
+    /// One of a leg's sockets is readable: read one datagram (level-
+    /// triggered, so a socket with more waiting is reported again by the
+    /// next wait, after the other ready sockets had their turn).
+    fn on_readable(&mut self, token: u64, now: Instant) {
+        let id = LegId(token >> 1);
+        let rtcp = token & 1 == 1;
+        let Worker { legs, buf, .. } = self;
+        // Gone already (released or moved earlier in this batch).
+        let Some(leg) = legs.get_mut(&id) else { return };
+        if rtcp {
+            if let Ok((len, from)) = leg.rtcp.recv_from(&mut buf[..]) {
+                if let Some(packet) = buf.get(..len) {
+                    leg.on_rtcp(from, packet, ntp_now(), now);
                 }
-                let Some(leg) = self.legs.get_mut(&id) else {
-                    break;
-                };
-                let mut read = ReadBuf::new(&mut self.buf[..]);
-                let from = match leg.socket.poll_recv_from(&mut leg_cx, &mut read) {
-                    Poll::Ready(Ok(from)) => from,
-                    // ICMP port unreachable from an earlier send surfaces here
-                    // on some systems; the socket itself is fine.
-                    Poll::Ready(Err(_)) => continue,
-                    Poll::Pending => break,
-                };
-                let len = read.filled().len();
-                self.on_packet(id, from, len, now);
             }
-            self.poll_rtcp(&mut leg_cx, id, now);
-        }
-        ready.clear();
-        self.scratch = ready;
-        Poll::Pending
-    }
-
-    /// Read what waits on a leg's RTCP port (a few reports per 5 s).
-    fn poll_rtcp(&mut self, cx: &mut Context<'_>, id: LegId, now: Instant) {
-        let Some(leg) = self.legs.get_mut(&id) else {
             return;
-        };
-        for _ in 0..RTCP_BURST {
-            let mut read = ReadBuf::new(&mut self.buf[..]);
-            match leg.rtcp.poll_recv_from(cx, &mut read) {
-                Poll::Ready(Ok(from)) => leg.on_rtcp(from, read.filled(), ntp_now(), now),
-                Poll::Ready(Err(_)) => {}
-                Poll::Pending => return,
-            }
         }
-        // More may be waiting: poll this leg again soon.
-        cx.waker().wake_by_ref();
+        // An error is WouldBlock (nothing after all) or an ICMP port
+        // unreachable from an earlier send, now consumed: the socket is fine.
+        if let Ok((len, from)) = leg.socket.recv_from(&mut buf[..]) {
+            self.on_packet(id, from, len, now);
+        }
     }
 
     /// The hot path: one datagram arrived on leg `id`.
@@ -539,6 +539,20 @@ impl Worker {
             }
         }
     }
+}
+
+/// The epoll token of a leg's RTP (`rtcp` false) or RTCP socket.
+fn token(id: LegId, rtcp: bool) -> u64 {
+    id.0 << 1 | u64::from(rtcp)
+}
+
+/// The first tick boundary (origin + k * 20 ms) after `now`: ticks missed
+/// while the worker was busy are skipped, not fired in a burst.
+fn next_tick_after(origin: Instant, now: Instant) -> Instant {
+    let period = FRAME_DURATION.as_nanos();
+    let elapsed = now.saturating_duration_since(origin).as_nanos();
+    let ticks = elapsed / period + 1;
+    origin + Duration::from_nanos((ticks * period).min(u128::from(u64::MAX)) as u64)
 }
 
 /// Where a playout starting at `now` puts its frame boundaries: half-way

@@ -1,0 +1,134 @@
+//! A media worker's readiness loop: one level-triggered epoll set per
+//! worker thread, plus an eventfd that wakes it when a command arrives.
+//!
+//! Level-triggered is the point. With edge-triggered readiness (tokio,
+//! mio) a reader must drain a socket until `EAGAIN` before it may wait
+//! again, so every wakeup pays one receive that returns nothing; at RTP
+//! rates (one packet per socket per 20 ms) that is one empty `recvfrom`
+//! per packet. Level-triggered, the worker reads one datagram per ready
+//! socket and waits again: a socket with more queued is simply reported
+//! again, and one `epoll_wait` covers every socket that became ready.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::os::fd::{AsFd, OwnedFd};
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
+
+use rustix::event::epoll::{self, Event, EventData, EventFlags};
+use rustix::event::{eventfd, EventfdFlags, Timespec};
+
+use super::worker::Command;
+
+/// The token of the command eventfd (leg tokens are `id << 1 | rtcp`, and
+/// leg ids never reach 2^63).
+pub(super) const WAKE: u64 = u64::MAX;
+
+pub(super) struct Poller {
+    epoll: OwnedFd,
+    /// Written by command senders, read (reset) by the worker.
+    wake: File,
+}
+
+impl Poller {
+    pub fn new() -> io::Result<Poller> {
+        let epoll = epoll::create(epoll::CreateFlags::CLOEXEC)?;
+        let wake = eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)?;
+        epoll::add(&epoll, &wake, EventData::new_u64(WAKE), EventFlags::IN)?;
+        Ok(Poller {
+            epoll,
+            wake: File::from(wake),
+        })
+    }
+
+    /// Watch `source` for readability (level-triggered) under `token`.
+    pub fn add(&self, source: impl AsFd, token: u64) -> io::Result<()> {
+        Ok(epoll::add(
+            &self.epoll,
+            source,
+            EventData::new_u64(token),
+            EventFlags::IN,
+        )?)
+    }
+
+    /// Stop watching `source` (before its leg moves to another worker,
+    /// whose own set takes it over).
+    pub fn delete(&self, source: impl AsFd) {
+        // Not registered (a failed add) is the only error: nothing to undo.
+        let _ = epoll::delete(&self.epoll, source);
+    }
+
+    /// Wait up to `timeout` (rounded up to the next millisecond) for ready
+    /// sources; `events` is cleared and filled up to its capacity.
+    pub fn wait(&self, events: &mut Vec<Event>, timeout: Duration) -> io::Result<()> {
+        events.clear();
+        let timeout = Timespec {
+            tv_sec: timeout.as_secs() as i64,
+            tv_nsec: i64::from(timeout.subsec_nanos()),
+        };
+        // Into the spare capacity (a plain `&mut Vec` would mean its length).
+        let space = rustix::buffer::spare_capacity(events);
+        match epoll::wait(&self.epoll, space, Some(&timeout)) {
+            Ok(_) => Ok(()),
+            // A signal cut the wait short: the loop simply waits again.
+            Err(rustix::io::Errno::INTR) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Wake the worker (a command is queued).
+    pub fn notify(&self) {
+        // The counter saturating (EAGAIN) still leaves it readable.
+        let _ = (&self.wake).write(&1u64.to_ne_bytes());
+    }
+
+    /// Reset the eventfd after a wakeup, before reading the command queue.
+    pub fn drained(&self) {
+        let mut count = [0u8; 8];
+        let _ = (&self.wake).read(&mut count);
+    }
+}
+
+/// The sending side of a worker's command queue: queue, then wake it.
+pub(super) struct WorkerTx {
+    /// Always `Some` until drop, which closes it before waking the worker.
+    tx: Option<mpsc::Sender<Command>>,
+    poller: Arc<Poller>,
+}
+
+impl WorkerTx {
+    pub fn new(tx: mpsc::Sender<Command>, poller: Arc<Poller>) -> WorkerTx {
+        WorkerTx {
+            tx: Some(tx),
+            poller,
+        }
+    }
+
+    /// Queue `command`; fails when the worker has stopped.
+    pub fn send(&self, command: Command) -> Result<(), ()> {
+        let tx = self.tx.as_ref().ok_or(())?;
+        tx.send(command).map_err(|_| ())?;
+        self.poller.notify();
+        Ok(())
+    }
+}
+
+impl Clone for WorkerTx {
+    fn clone(&self) -> WorkerTx {
+        WorkerTx {
+            tx: self.tx.clone(),
+            poller: self.poller.clone(),
+        }
+    }
+}
+
+impl Drop for WorkerTx {
+    /// The last sender going away is how a worker learns to stop: wake it
+    /// so it sees the queue closed (an extra wakeup for other clones is
+    /// harmless).
+    fn drop(&mut self) {
+        // Close first, so the worker that wakes sees the queue closed.
+        self.tx = None;
+        self.poller.notify();
+    }
+}
