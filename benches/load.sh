@@ -201,8 +201,10 @@ run_step() {
     # Concurrency is steady once the first calls end (after CALL_SECS).
     sleep $((CALL_SECS + 1))
     c0=$(cpu_ticks "$SW"); m0=$(media_ticks "$SW"); o0=$(udp_out); t0=$(now)
+    u0=$(cpu_ticks "$UAC" 2>/dev/null || echo 0)
     sleep $((STEP_SECS - CALL_SECS - 2))
     c1=$(cpu_ticks "$SW"); m1=$(media_ticks "$SW"); o1=$(udp_out); t1=$(now)
+    u1=$(cpu_ticks "$UAC" 2>/dev/null || echo 0)
     RSS=$(rss_kb "$SW")
     CONC=$(stat_col "$DIR/stat.csv" "CurrentCall" 2>/dev/null || echo 0)
     wait "$UAC" || true
@@ -224,6 +226,11 @@ run_step() {
     PER_CALL=$(echo "scale=1; ($RSS - $RSS_IDLE) / ($CONC + 0.0001)" | bc -l)
     printf '%s\n' "$S|$R|$CONC|$OK|$FAILED|$RETRANS|$P50|$P99|$CPU_PCT|$PPS|$US_PKT|$MEDIA_US|$FWD_US|$RATIO|$RSS|$PER_CALL" |
         tee -a "$WORK/results.txt" >&2
+    # Who runs out first on a shared box: the load generator's own CPU, and
+    # the whole machine's 1-minute load.
+    printf '# %s|%s sipp_uac_cpu_pct=%s loadavg=%s\n' "$S" "$R" \
+        "$(echo "scale=1; ($u1 - $u0) * 100 / $TCK / $SECS" | bc -l)" \
+        "$(cut -d' ' -f1 /proc/loadavg)" | tee -a "$WORK/results.txt" >&2
     if [ "${RETRANS:-0}" != "NA" ] && [ "${RETRANS:-0}" -gt 0 ]; then
         log "retransmissions at $R calls/s: stopping the steps"
         return 1
