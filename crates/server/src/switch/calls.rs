@@ -70,6 +70,13 @@ impl Calls {
             self.by_call_id.retain(|_, k| *k != call.key);
             self.by_tx.retain(|_, (k, _)| *k != call.key);
             self.by_media.retain(|_, k| *k != call.key);
+            // After a peak of calls the tables keep their largest capacity
+            // (megabytes) unless given back once mostly empty.
+            shrink_after_peak(&mut self.calls);
+            shrink_after_peak(&mut self.by_call_id);
+            shrink_after_peak(&mut self.by_tx);
+            shrink_after_peak(&mut self.by_media);
+            shrink_after_peak(&mut self.orphans);
         } else {
             self.calls.insert(call.key, call);
         }
@@ -287,5 +294,14 @@ pub(super) fn handle_timeout(core: &mut Core, now: Instant) {
             call.handle_timeout(core, now);
             settle(core, call, now);
         }
+    }
+}
+
+/// Shrink `map` to twice its length when it is under a quarter full (and
+/// not tiny): a shrink halves the capacity at most once per halving of
+/// the contents, so the rehash cost stays amortised.
+fn shrink_after_peak<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>) {
+    if map.capacity() > 64 && map.len() < map.capacity() / 4 {
+        map.shrink_to(map.len() * 2);
     }
 }

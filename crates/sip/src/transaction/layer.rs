@@ -187,6 +187,16 @@ struct Entry<T> {
     scheduled: Option<Instant>,
 }
 
+/// Tables smaller than this are never shrunk (not worth the rehash).
+const SHRINK_ABOVE: usize = 64;
+
+/// Shrink `map` to twice its length when it is under a quarter full.
+fn shrink_after_peak<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>) {
+    if map.capacity() > SHRINK_ABOVE && map.len() < map.capacity() / 4 {
+        map.shrink_to(map.len() * 2);
+    }
+}
+
 /// All transactions of one SIP endpoint.
 #[derive(Debug)]
 pub struct TransactionLayer<T: Target> {
@@ -652,6 +662,17 @@ impl<T: Target> TransactionLayer<T> {
             if self.acks.get(&k) == Some(&id) {
                 self.acks.remove(&k);
             }
+        }
+        // A burst of calls grows these tables, and a HashMap keeps its
+        // largest capacity: megabytes held for good after a peak. Give the
+        // space back once they are mostly empty (amortised: a shrink halves
+        // the capacity at most once per halving of the contents).
+        shrink_after_peak(&mut self.entries);
+        shrink_after_peak(&mut self.clients);
+        shrink_after_peak(&mut self.servers);
+        shrink_after_peak(&mut self.acks);
+        if self.timers.capacity() > SHRINK_ABOVE && self.timers.len() < self.timers.capacity() / 4 {
+            self.timers.shrink_to(self.timers.len() * 2);
         }
         if let Some(cancel) = entry.pending_cancel {
             // The INVITE ended (timeout, transport error) before any
