@@ -132,3 +132,85 @@ impl Drop for WorkerTx {
         self.poller.notify();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::media::LegId;
+    use std::net::UdpSocket;
+
+    fn tokens(events: &[Event]) -> Vec<u64> {
+        events.iter().map(|e| e.data.u64()).collect()
+    }
+
+    #[test]
+    fn a_socket_is_reported_while_datagrams_wait_one_read_each() {
+        let poller = Poller::new().expect("epoll");
+        let rx = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        rx.set_nonblocking(true).expect("non-blocking");
+        let tx = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        let to = rx.local_addr().expect("address");
+        poller.add(&rx, 42).expect("add");
+        let mut events = Vec::with_capacity(8);
+        poller.wait(&mut events, Duration::ZERO).expect("wait");
+        assert!(events.is_empty(), "nothing sent yet");
+        // Loopback delivery is done when send_to returns.
+        tx.send_to(b"a", to).expect("send");
+        tx.send_to(b"b", to).expect("send");
+        let mut buf = [0u8; 16];
+        for expected in [b"a", b"b"] {
+            // Level-triggered: reported again while anything is queued, so
+            // one read per report and never a read that finds nothing.
+            poller
+                .wait(&mut events, Duration::from_secs(1))
+                .expect("wait");
+            assert_eq!(tokens(&events), vec![42]);
+            let (len, _) = rx.recv_from(&mut buf).expect("a datagram");
+            assert_eq!(&buf[..len], expected);
+        }
+        poller.wait(&mut events, Duration::ZERO).expect("wait");
+        assert!(events.is_empty(), "drained: {:?}", tokens(&events));
+        // Deleted from the set: no longer reported.
+        tx.send_to(b"c", to).expect("send");
+        poller.delete(&rx);
+        poller.wait(&mut events, Duration::ZERO).expect("wait");
+        assert!(events.is_empty());
+    }
+
+    #[test]
+    fn a_command_wakes_the_worker_and_the_last_sender_leaving_is_seen() {
+        let poller = Arc::new(Poller::new().expect("epoll"));
+        let (tx, rx) = mpsc::channel();
+        let sender = WorkerTx::new(tx, poller.clone());
+        let mut events = Vec::with_capacity(8);
+        sender
+            .send(Command::Expect { id: LegId(7) })
+            .expect("queued");
+        poller
+            .wait(&mut events, Duration::from_secs(1))
+            .expect("wait");
+        assert_eq!(tokens(&events), vec![WAKE]);
+        poller.drained();
+        assert!(matches!(
+            rx.try_recv(),
+            Ok(Command::Expect { id: LegId(7) })
+        ));
+        poller.wait(&mut events, Duration::ZERO).expect("wait");
+        assert!(events.is_empty(), "the eventfd was reset");
+        // A clone going away wakes the worker but the queue stays open.
+        let clone = sender.clone();
+        drop(clone);
+        poller.drained();
+        assert!(matches!(rx.try_recv(), Err(mpsc::TryRecvError::Empty)));
+        // The last one: the worker wakes and finds the queue closed.
+        drop(sender);
+        poller
+            .wait(&mut events, Duration::from_secs(1))
+            .expect("wait");
+        assert_eq!(tokens(&events), vec![WAKE]);
+        assert!(matches!(
+            rx.try_recv(),
+            Err(mpsc::TryRecvError::Disconnected)
+        ));
+    }
+}
