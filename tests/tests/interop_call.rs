@@ -134,9 +134,12 @@ fn customer_and_operator_hear_each_other_and_customer_hangs_up() {
         "{}",
         alice_heard.summary()
     );
+    // The switch's 250 ms "this call is recorded" beep is 1 kHz too, played to
+    // both legs at the bridge: up to ~10 % of a 3 s call. Media looped back
+    // would be most of it.
     assert!(
-        cust_heard.tone_fraction(CUSTOMER_HZ) < 0.05,
-        "{}",
+        cust_heard.tone_fraction(CUSTOMER_HZ) < 0.15,
+        "the customer hears its own tone beyond the recording beep: {}",
         cust_heard.summary()
     );
 }
