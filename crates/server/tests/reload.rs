@@ -2,14 +2,16 @@
 //! driven by editing its file, SIGHUP and the HTTP API, and probed with raw SIP INVITEs from
 //! 127.0.0.1 (the trunk's address) and HTTP requests over a plain TCP stream.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+mod common;
+use common::http::http;
 
 const OLD: &str = "+74950000001";
 const NEW: &str = "+74950000002";
@@ -149,26 +151,6 @@ fn config(dir: &Path, numbers: &[&str], extra: &str) -> String {
     }
     t.push_str(extra);
     t
-}
-
-/// One HTTP/1.1 request; the status and body.
-fn http(addr: SocketAddr, method: &str, path: &str) -> std::io::Result<(u16, String)> {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
-    s.set_read_timeout(Some(Duration::from_secs(20)))?;
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
-    )?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw)?;
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    Ok((status, body.to_owned()))
 }
 
 /// Sends an INVITE for `number` from the trunk's address and returns the final response's code

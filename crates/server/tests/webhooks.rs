@@ -14,6 +14,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+mod common;
+use common::http::http;
+
 const NUMBER: &str = "+74950000001";
 const VOICEMAIL_NUMBER: &str = "+74950000005";
 const SECRET: &str = "webhook-test-secret-0123";
@@ -224,7 +227,7 @@ impl Switch {
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!("switchboard exited early ({status}):\n{}", self.log());
             }
-            if let Ok((200, _)) = http_get(self.api, "/health") {
+            if let Ok((200, _)) = http(self.api, "GET", "/health") {
                 return;
             }
             std::thread::sleep(Duration::from_millis(50));
@@ -236,7 +239,7 @@ impl Switch {
     fn stored_call(&self, id: &str) -> Value {
         let deadline = now() + Duration::from_secs(10);
         loop {
-            let (status, body) = http_get(self.api, "/api/calls?limit=100").unwrap();
+            let (status, body) = http(self.api, "GET", "/api/calls?limit=100").unwrap();
             assert_eq!(status, 200, "{body}");
             let calls: Value = serde_json::from_str(&body).unwrap();
             if let Some(c) = calls.as_array().unwrap().iter().find(|c| c["id"] == id) {
@@ -250,7 +253,7 @@ impl Switch {
     fn wait_reloads(&self, n: u64) {
         let deadline = now() + Duration::from_secs(15);
         while now() < deadline {
-            if let Ok((200, body)) = http_get(self.api, "/api/reload") {
+            if let Ok((200, body)) = http(self.api, "GET", "/api/reload") {
                 let v: Value = serde_json::from_str(&body).unwrap();
                 if v["succeeded"] == n {
                     return;
@@ -268,25 +271,6 @@ fn write_config(dir: &Path, body: &str) {
     let mut text = std::fs::read_to_string(dir.join("header.toml")).unwrap();
     text.push_str(body);
     std::fs::write(dir.join("switchboard.toml"), text).unwrap();
-}
-
-fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
-    s.set_read_timeout(Some(Duration::from_secs(10)))?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw)?;
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    Ok((status, body.to_owned()))
 }
 
 /// The trunk's side of a call, from 127.0.0.1.
