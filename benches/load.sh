@@ -32,11 +32,16 @@ CALL_SECS=5
 LISTENERS=${LISTENERS:-1000}
 PLAYOUT_SECS=${PLAYOUT_SECS:-15}
 RECORD=${RECORD:-false}          # record_calls: true adds the recorder's work
-SIP_PORT=15060
-OP_PORT=15072
-UAC_PORT=15074
-ECHO_PORT=16000
-FWD_PORT=16100
+# PORT_OFFSET moves every port of the run, so two runs on one machine do
+# not collide (the switch's RTP range moves with it).
+PORT_OFFSET=${PORT_OFFSET:-0}
+SIP_PORT=$((15060 + PORT_OFFSET))
+OP_PORT=$((15072 + PORT_OFFSET))
+UAC_PORT=$((15074 + PORT_OFFSET))
+ECHO_PORT=$((16000 + PORT_OFFSET))
+FWD_PORT=$((16100 + PORT_OFFSET))
+RTP_FIRST=$((30000 + PORT_OFFSET))
+RTP_LAST=$((39999 + PORT_OFFSET))
 WORK=$(mktemp -d /tmp/switchboard-load.XXXXXX)
 TCK=$(getconf CLK_TCK)
 PIDS=()
@@ -91,7 +96,7 @@ cat >"$WORK/bench.toml" <<EOF
 [server]
 sip_listen = "127.0.0.1:$SIP_PORT"
 public_address = "127.0.0.1"
-rtp_ports = "30000-39999"
+rtp_ports = "$RTP_FIRST-$RTP_LAST"
 data_dir = "$WORK/var"
 prompts_dir = "$ROOT/prompts"
 ring_timeout = 30
@@ -111,7 +116,7 @@ nonce_ttl = 300
 [[trunk]]
 name = "load"
 addresses = ["127.0.0.1"]
-proxy = "127.0.0.1:15070"
+proxy = "127.0.0.1:$((15070 + PORT_OFFSET))"
 
 [[group]]
 name = "bench"
