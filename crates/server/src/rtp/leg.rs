@@ -158,7 +158,9 @@ impl Leg {
     }
 
     pub fn send(&mut self, packet: &[u8], to: SocketAddr) {
-        match self.socket.send_to(packet, to) {
+        // A direct system call, not libc's cancellable wrapper (see
+        // `worker::recv_from`).
+        match rustix::net::sendto(&self.socket, packet, rustix::net::SendFlags::empty(), &to) {
             Ok(_) => {
                 self.sent += 1;
                 self.sent_octets += packet.len().saturating_sub(RTP_HEADER) as u64;

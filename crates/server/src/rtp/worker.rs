@@ -471,7 +471,7 @@ impl Worker {
         }
         // An error is WouldBlock (nothing after all) or an ICMP port
         // unreachable from an earlier send, now consumed: the socket is fine.
-        if let Ok((len, from)) = leg.socket.recv_from(&mut buf[..]) {
+        if let Some((len, from)) = recv_from(&leg.socket, &mut buf[..]) {
             self.on_packet(id, from, len, now);
         }
     }
@@ -539,6 +539,17 @@ impl Worker {
             }
         }
     }
+}
+
+/// One datagram from a non-blocking socket, as a direct system call: the
+/// standard library goes through libc's cancellable wrapper (a cancellation
+/// point that masks and unmasks asynchronous cancel around the call), which
+/// cost about 5 % of the media thread's time at load for nothing a media
+/// worker uses.
+fn recv_from(socket: &std::net::UdpSocket, buf: &mut [u8]) -> Option<(usize, SocketAddr)> {
+    let (len, _, from) =
+        rustix::net::recvfrom(socket, buf, rustix::net::RecvFlags::empty()).ok()?;
+    Some((len, SocketAddr::try_from(from?).ok()?))
 }
 
 /// The epoll token of a leg's RTP (`rtcp` false) or RTCP socket.
