@@ -96,6 +96,46 @@ fn a_numbers_own_ring_timeout_wins() {
 }
 
 #[test]
+fn staggered_ring_timeouts_each_fire_on_time_and_leave_no_index_behind() {
+    let mut sim = Sim::new();
+    let mut carol = Phone::new(
+        "carol",
+        "carol-secret-3",
+        "198.51.100.30:5060",
+        "198.51.100.30:5060",
+    );
+    carol.register(&mut sim, 600);
+    // Three calls 5 s apart, each ringing carol with the number's 20 s.
+    let mut calls = Vec::new();
+    for tag in ["first", "second", "third"] {
+        let call = TrunkCall::new(trunk(), "+74950000002", tag);
+        sim.deliver(trunk(), &call.invite());
+        let invite = sim.expect_request(carol.peer, Method::Invite);
+        carol.respond(&mut sim, &invite, 180, "");
+        sim.expect_response(trunk(), 180);
+        calls.push(call);
+        sim.advance_ms(5_000);
+    }
+    assert_eq!(sim.core.active_calls(), 3);
+    // Now t = 15 s: the first call times out at 20 s, the others 5 s apart.
+    for (i, call) in calls.iter().enumerate() {
+        sim.advance_ms(4_999);
+        assert_eq!(
+            sim.count(trunk(), |s| s.is_response(480)),
+            0,
+            "call {i} still rings just before its timeout"
+        );
+        sim.advance_ms(1);
+        let unavailable = sim.expect_response(trunk(), 480);
+        let cancel = sim.expect_request(carol.peer, Method::Cancel);
+        carol.respond(&mut sim, &cancel, 200, "");
+        sim.deliver(trunk(), &call.ack_failure(&unavailable));
+        assert_eq!(sim.core.active_calls(), 2 - i);
+    }
+    assert_eq!(sim.core.call_index_entries(), 0, "{}", sim.dump());
+}
+
+#[test]
 fn every_operator_busy_gives_486() {
     let mut sim = Sim::new();
     let (alice, bob) = two_operators(&mut sim);
