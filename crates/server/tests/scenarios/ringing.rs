@@ -74,16 +74,23 @@ fn nobody_answers_within_ring_timeout_gives_480_and_cancels() {
     assert_eq!(sim.core.active_calls(), 0);
 }
 
-#[test]
-fn a_numbers_own_ring_timeout_wins() {
-    let mut sim = Sim::new();
+/// Carol, the only operator of the night number (+74950000002, whose own
+/// ring timeout is 20 s), registered.
+fn night_operator(sim: &mut Sim) -> Phone {
     let mut carol = Phone::new(
         "carol",
         "carol-secret-3",
         "198.51.100.30:5060",
         "198.51.100.30:5060",
     );
-    carol.register(&mut sim, 600);
+    carol.register(sim, 600);
+    carol
+}
+
+#[test]
+fn a_numbers_own_ring_timeout_wins() {
+    let mut sim = Sim::new();
+    let carol = night_operator(&mut sim);
     let call = TrunkCall::new(trunk(), "+74950000002", "night");
     sim.deliver(trunk(), &call.invite());
     let invite = sim.expect_request(carol.peer, Method::Invite);
@@ -98,13 +105,7 @@ fn a_numbers_own_ring_timeout_wins() {
 #[test]
 fn staggered_ring_timeouts_each_fire_on_time_and_leave_no_index_behind() {
     let mut sim = Sim::new();
-    let mut carol = Phone::new(
-        "carol",
-        "carol-secret-3",
-        "198.51.100.30:5060",
-        "198.51.100.30:5060",
-    );
-    carol.register(&mut sim, 600);
+    let carol = night_operator(&mut sim);
     // Three calls 5 s apart, each ringing carol with the number's 20 s.
     let mut calls = Vec::new();
     for tag in ["first", "second", "third"] {
