@@ -5,6 +5,15 @@
 //!
 //! Events arrive through `calls.rs`; the call uses the core's transaction
 //! layer, media engine and randomness, and ends by emitting its record.
+//!
+//! The call is split by concern. This file holds the `Call` itself: how it
+//! starts, what the call table asks of it and routes to it (timers,
+//! transaction failures, media events), and how it ends (hang-up, the final
+//! response to an unanswered caller, the call record). For now it also
+//! holds the fork (callee legs from our INVITE to the winner); `in_dialog.rs`
+//! holds the requests inside an established dialog.
+
+mod in_dialog;
 
 use std::time::{Duration, Instant};
 
@@ -17,9 +26,10 @@ use super::leg::{Leg, LegState};
 use super::{requests, Core, Effect};
 use crate::media::MediaEvent;
 use crate::transport::Peer;
+use in_dialog::Side;
 
 /// Who a callee leg calls and how to reach it.
-pub(super) struct Callee {
+pub(in crate::switch) struct Callee {
     /// The operator rung, if the callee is one.
     pub operator: Option<String>,
     /// The Contact as registered, or the trunk's URI for the number.
@@ -280,7 +290,7 @@ impl Call {
     /// Starts one callee leg: a media port, our offer (the caller's codec
     /// first, so the bridge needs no transcoding when the callee agrees),
     /// and the INVITE.
-    pub(super) fn add_callee(&mut self, core: &mut Core, callee: Callee, now: Instant) {
+    pub(in crate::switch) fn add_callee(&mut self, core: &mut Core, callee: Callee, now: Instant) {
         let Callee {
             operator,
             request_uri,
@@ -309,7 +319,7 @@ impl Call {
         let branch = sip::headers::new_branch(&mut core.rng);
         let tag = sip::headers::new_tag(&mut core.rng);
         let mut invite = Request::new(Method::Invite, request_uri.as_str());
-        let via = super::leg::our_via(peer, core.local, &branch);
+        let via = crate::switch::leg::our_via(peer, core.local, &branch);
         invite.headers.push("Via", via.to_string());
         invite.headers.push("Max-Forwards", "70");
         invite.headers.push("From", format!("{from};tag={tag}"));
@@ -365,7 +375,7 @@ impl Call {
 
     /// Our INVITEs that may still be answered with a 2xx nobody wants
     /// (cancelled or outraced forks), with where they went.
-    pub(super) fn unanswered_invites(&self) -> Vec<(TransactionId, Peer)> {
+    pub(in crate::switch) fn unanswered_invites(&self) -> Vec<(TransactionId, Peer)> {
         self.callees
             .iter()
             .enumerate()
@@ -388,7 +398,7 @@ impl Call {
     }
 
     /// A callee answered, failed or rang.
-    pub(super) fn handle_response(
+    pub(in crate::switch) fn handle_response(
         &mut self,
         core: &mut Core,
         role: TxRole,
@@ -479,7 +489,7 @@ impl Call {
 
     /// Bridges the caller with the callee `i` that answered, answering the
     /// caller if the dial plan has not already.
-    pub(super) fn connect(&mut self, core: &mut Core, i: usize, now: Instant) {
+    pub(in crate::switch) fn connect(&mut self, core: &mut Core, i: usize, now: Instant) {
         core.media
             .bridge(self.caller_leg.media, self.callees[i].media);
         self.start_call_recording(core, i);
@@ -500,7 +510,7 @@ impl Call {
         self.caller_leg.state = LegState::Answered;
     }
 
-    fn callee_failed(&mut self, core: &mut Core, i: usize, status: u16, now: Instant) {
+    pub(super) fn callee_failed(&mut self, core: &mut Core, i: usize, status: u16, now: Instant) {
         let leg = &mut self.callees[i];
         if leg.state == LegState::Ended {
             return;
@@ -513,7 +523,7 @@ impl Call {
     }
 
     /// Every callee leg failed before anyone answered: tell the caller.
-    pub(super) fn maybe_all_failed(&mut self, core: &mut Core, now: Instant) {
+    pub(in crate::switch) fn maybe_all_failed(&mut self, core: &mut Core, now: Instant) {
         if self.answered.is_some() || self.over {
             return;
         }
@@ -591,7 +601,7 @@ impl Call {
         requests::send(core, tx, resp, now);
     }
 
-    fn ack_callee(&mut self, core: &mut Core, i: usize, resp: &Response) {
+    pub(super) fn ack_callee(&mut self, core: &mut Core, i: usize, resp: &Response) {
         let branch = sip::headers::new_branch(&mut core.rng);
         let leg = &self.callees[i];
         match leg.ack(resp, core.local, &branch) {
@@ -602,7 +612,7 @@ impl Call {
         }
     }
 
-    pub(super) fn cancel_callee(&mut self, core: &mut Core, j: usize, now: Instant) {
+    pub(in crate::switch) fn cancel_callee(&mut self, core: &mut Core, j: usize, now: Instant) {
         let leg = &mut self.callees[j];
         if matches!(leg.state, LegState::Calling | LegState::Ringing) {
             // `invite_tx` stays: a 2xx racing our CANCEL must still be
@@ -628,188 +638,6 @@ impl Call {
         self.release_callees(core, now);
         self.respond_caller(core, 487, None, now);
         self.finish(core, HangupBy::Caller, "caller cancelled", now);
-    }
-
-    pub(super) fn handle_ack(&mut self, _core: &mut Core, _req: &Request, _now: Instant) {
-        if self.caller_leg.state == LegState::Answered {
-            tracing::debug!(call = %self.id, "caller confirmed");
-        }
-    }
-
-    /// BYE, INFO, UPDATE or re-INVITE inside one of our dialogs.
-    pub(super) fn handle_in_dialog(
-        &mut self,
-        core: &mut Core,
-        tx: TransactionId,
-        req: Request,
-        _source: Peer,
-        now: Instant,
-    ) {
-        let side = if self.caller_leg.matches(&req) {
-            Some(Side::Caller)
-        } else {
-            self.callees
-                .iter()
-                .position(|l| l.matches(&req))
-                .map(Side::Callee)
-        };
-        let Some(side) = side else {
-            return requests::respond(core, tx, &req, 481, now);
-        };
-        if let Some(dialog) = self.leg_mut(side).dialog.as_mut() {
-            if let Err(e) = dialog.receive_request(&req) {
-                let resp = Response::for_request(&req, e.status()).with_reason(e.to_string());
-                return requests::send(core, tx, resp, now);
-            }
-        }
-        match req.method {
-            Method::Bye => {
-                requests::respond(core, tx, &req, 200, now);
-                match side {
-                    Side::Caller => {
-                        self.caller_leg.state = LegState::Ended;
-                        if self.answered.is_none()
-                            && self.record.answered_at.is_none()
-                            && !self.voicemail_left_or_recording()
-                        {
-                            self.record.disposition = Disposition::Abandoned;
-                        }
-                        self.flow_caller_gone(core, now);
-                        self.release_callees(core, now);
-                        self.finish(core, HangupBy::Caller, "normal clearing", now);
-                    }
-                    Side::Callee(i) if self.answered == Some(i) => {
-                        self.callees[i].state = LegState::Ended;
-                        self.hang_up(core, "normal clearing", HangupBy::Callee, now);
-                    }
-                    Side::Callee(i) => {
-                        // A leg that was never bridged went away.
-                        self.callees[i].state = LegState::Ended;
-                        self.callees[i].final_status.get_or_insert(480);
-                        self.maybe_all_failed(core, now);
-                    }
-                }
-            }
-            Method::Invite | Method::Update if !req.body.is_empty() => {
-                self.answer_reoffer(core, tx, &req, side, now);
-            }
-            Method::Invite => {
-                // No offer: ours again (the peer answers in the ACK).
-                let mut resp = Response::for_request(&req, 200);
-                resp.headers.push(
-                    "Contact",
-                    format!("<sip:switchboard@{}>", core.local_hostport()),
-                );
-                resp.headers.push("Content-Type", "application/sdp");
-                resp.body = self.caller_answer.to_bytes();
-                requests::send(core, tx, resp, now);
-            }
-            Method::Info => {
-                requests::respond(core, tx, &req, 200, now);
-                if let Some(digit) = super::flow::info_digit(&req) {
-                    tracing::info!(call = %self.id, digit = %digit, "DTMF by SIP INFO");
-                    if side == Side::Caller {
-                        self.flow_digit(digit, now);
-                    }
-                }
-            }
-            _ => requests::respond(core, tx, &req, 200, now),
-        }
-    }
-
-    /// Hold/resume or a refresh by re-INVITE or UPDATE with an offer: media
-    /// stays anchored here, so we answer from our side with the same port
-    /// and the mirrored direction. An offer that stops the peer receiving
-    /// (sendonly, inactive, or `c=0.0.0.0`) puts its leg on hold: the engine
-    /// then waits longer before calling its silence a media timeout.
-    fn answer_reoffer(
-        &mut self,
-        core: &mut Core,
-        tx: TransactionId,
-        req: &Request,
-        side: Side,
-        now: Instant,
-    ) {
-        let offer = match SessionDescription::parse(&req.body) {
-            Ok(offer) => offer,
-            Err(e) => {
-                let resp =
-                    Response::for_request(req, 400).with_reason(format!("Bad Request - SDP: {e}"));
-                return requests::send(core, tx, resp, now);
-            }
-        };
-        let leg = self.leg_mut(side);
-        let (port, media, was_on_hold) = (leg.rtp_port, leg.media, leg.on_hold);
-        let session_id = rand::Rng::gen::<u32>(&mut core.rng) as u64;
-        let params = sdp::AnswerParams::new(core.local.ip(), port, session_id, 2);
-        match sdp::answer(&offer, &params) {
-            Ok((answer, audio)) => {
-                core.media.configure(media, &audio);
-                let on_hold = !audio.direction.sends();
-                if on_hold != was_on_hold {
-                    tracing::info!(call = %self.id, on_hold, "leg hold changed");
-                    core.media.set_hold(media, on_hold);
-                    self.leg_mut(side).on_hold = on_hold;
-                }
-                let mut resp = Response::for_request(req, 200);
-                resp.headers.push(
-                    "Contact",
-                    format!("<sip:switchboard@{}>", core.local_hostport()),
-                );
-                resp.headers.push("Content-Type", "application/sdp");
-                resp.body = answer.to_bytes();
-                requests::send(core, tx, resp, now);
-            }
-            Err(e) => {
-                let resp = Response::for_request(req, 488)
-                    .with_reason(format!("Not Acceptable Here - {e}"));
-                requests::send(core, tx, resp, now);
-            }
-        }
-    }
-
-    fn leg_mut(&mut self, side: Side) -> &mut Leg {
-        match side {
-            Side::Caller => &mut self.caller_leg,
-            Side::Callee(i) => &mut self.callees[i],
-        }
-    }
-
-    /// Sends BYE on a leg whose dialog is up.
-    fn bye_leg(&mut self, core: &mut Core, side: Side, now: Instant) {
-        let local = core.local;
-        let branch = sip::headers::new_branch(&mut core.rng);
-        let key = self.key;
-        let leg = self.leg_mut(side);
-        if leg.state == LegState::Ended && side == Side::Caller {
-            return;
-        }
-        leg.state = LegState::Ended;
-        let Some(bye) = leg.request(Method::Bye, local, &branch) else {
-            return;
-        };
-        let peer = leg.peer;
-        match core.layer.send_request(bye, peer, now) {
-            Ok(tx) => core.calls.index_tx(tx, key, TxRole::Other),
-            Err(e) => tracing::debug!("BYE: {e}"),
-        }
-    }
-
-    pub(super) fn handle_stray_2xx(
-        &mut self,
-        core: &mut Core,
-        resp: &Response,
-        _source: Peer,
-        now: Instant,
-    ) {
-        let Ok(call_id) = resp.call_id() else { return };
-        if let Some(i) = self.callees.iter().position(|l| l.call_id == call_id) {
-            self.callees[i].learn_from_response(resp);
-            self.ack_callee(core, i, resp);
-            if self.answered != Some(i) {
-                self.bye_leg(core, Side::Callee(i), now);
-            }
-        }
     }
 
     pub(super) fn handle_tx_failure(&mut self, core: &mut Core, role: TxRole, now: Instant) {
@@ -880,7 +708,7 @@ impl Call {
     }
 
     /// BYE to the answered callee, CANCEL to the ones still ringing.
-    fn release_callees(&mut self, core: &mut Core, now: Instant) {
+    pub(super) fn release_callees(&mut self, core: &mut Core, now: Instant) {
         for j in 0..self.callees.len() {
             if self.answered == Some(j) {
                 if self.callees[j].state != LegState::Ended {
@@ -918,10 +746,4 @@ impl Call {
         core.effects
             .push_back(Effect::CallRecord(self.record.clone()));
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Side {
-    Caller,
-    Callee(usize),
 }
