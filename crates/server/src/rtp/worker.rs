@@ -336,10 +336,9 @@ impl Worker {
             self.poller.delete(&leg.rtcp);
         }
         // After a peak, give the table back: a large one is its own mapping,
-        // returned to the OS when freed (RSS falls back after the load).
-        if self.legs.capacity() > 256 && self.legs.len() < self.legs.capacity() / 4 {
-            self.legs.shrink_to(self.legs.len() * 2);
-        }
+        // returned to the OS when freed (RSS falls back after the load). A
+        // leg is hundreds of bytes, so the limit is in bytes (see `table`).
+        crate::table::shrink_after_peak(&mut self.legs);
         leg
     }
 
