@@ -14,7 +14,8 @@ Owners of anonymous memory are told apart by how each one maps it:
 - jemalloc (and anything else that maps anonymous memory): the rest.
 With --gdb, glibc's malloc_stats() and jemalloc's malloc_stats_print() are
 called inside the process; both print to the process's stderr (the switch's
-log), so read them there.
+log), so read them there. jemalloc prints its options (`opt.*`) in any build,
+its byte counts only in a build with tikv-jemalloc-ctl's `stats` feature.
 """
 
 import os
