@@ -1,7 +1,9 @@
-//! RTP load for the bare forwarder run of the load harness: `rtp_load
-//! TARGET STREAMS SECONDS` sends STREAMS streams of 20 ms G.711 packets
-//! (172-byte datagrams, 50 per second each) to TARGET from one socket and
-//! counts what comes back. Prints `sent=N received=M`.
+//! RTP load for the bare forwarder runs of the load harness: `rtp_load
+//! TARGET STREAMS SECONDS [PORTS]` sends STREAMS streams of 20 ms G.711
+//! packets (172-byte datagrams, 50 per second each) to TARGET from one
+//! socket and counts what comes back. With PORTS, stream s goes to TARGET's
+//! port + s % PORTS (one port per leg, for `port_forwarder`). Prints
+//! `sent=N received=M`.
 //!
 //! The streams are spread over the 20 ms in 1 ms slots, as calls that
 //! started at different times are (SIPp's streams arrive this way at the
@@ -20,10 +22,13 @@ use media::rtp::{write_packet, OutHeader};
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [target, streams, seconds] = args.as_slice() else {
-        anyhow::bail!("usage: rtp_load TARGET STREAMS SECONDS");
+    let (target, streams, seconds, ports) = match args.as_slice() {
+        [t, s, secs] => (t, s, secs, "1"),
+        [t, s, secs, p] => (t, s, secs, p.as_str()),
+        _ => anyhow::bail!("usage: rtp_load TARGET STREAMS SECONDS [PORTS]"),
     };
     let target: SocketAddr = target.parse()?;
+    let ports: u32 = ports.parse::<u32>()?.max(1);
     let streams: u32 = streams.parse()?;
     let seconds: u64 = seconds.parse()?;
     let socket = UdpSocket::bind("127.0.0.1:0")?;
@@ -61,7 +66,9 @@ fn main() -> anyhow::Result<()> {
                     ssrc: s,
                 };
                 let n = write_packet(&mut buf, &h, &payload)?;
-                if socket.send_to(&buf[..n], target).is_ok() {
+                let port = target.port().wrapping_add((s % ports) as u16);
+                let to = SocketAddr::new(target.ip(), port);
+                if socket.send_to(&buf[..n], to).is_ok() {
                     sent += 1;
                 }
             }

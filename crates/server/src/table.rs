@@ -20,6 +20,14 @@ pub(crate) fn shrink_after_peak<K: Hash + Eq, V>(map: &mut HashMap<K, V>) {
     }
 }
 
+/// The same rule for a vector that grows and empties with the load.
+pub(crate) fn shrink_vec_after_peak<T>(vec: &mut Vec<T>) {
+    let bytes = vec.capacity() * std::mem::size_of::<T>();
+    if bytes > SHRINK_ABOVE_BYTES && vec.len() < vec.capacity() / 4 {
+        vec.shrink_to(vec.len() * 2);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -40,6 +48,19 @@ mod tests {
         assert!(
             kept <= SHRINK_ABOVE_BYTES,
             "an emptied table keeps {kept} bytes"
+        );
+    }
+
+    #[test]
+    fn a_vector_of_large_items_is_given_back_once_mostly_empty() {
+        let mut vec: Vec<[u8; 512]> = (0..1000).map(|_| [0; 512]).collect();
+        while vec.pop().is_some() {
+            shrink_vec_after_peak(&mut vec);
+        }
+        assert!(
+            vec.capacity() * 512 <= SHRINK_ABOVE_BYTES,
+            "{}",
+            vec.capacity()
         );
     }
 

@@ -74,6 +74,9 @@ pub(super) struct Leg {
     pub stream: OutgoingStream,
     pub dtmf: DtmfReceiver,
     pub peer: Option<LegId>,
+    /// The peer's slot in the worker's leg table (see `leg_table`), kept
+    /// with `peer` so the hot path reaches the peer without a lookup.
+    pub peer_slot: Option<u32>,
     /// Relay from the peer into this leg (built when both are configured).
     pub relay_in: Option<Relay>,
     pub playout: Option<Playout>,
@@ -118,6 +121,7 @@ impl Leg {
             stream: OutgoingStream::new(rand::random(), rand::random(), rand::random()),
             dtmf: DtmfReceiver::default(),
             peer: None,
+            peer_slot: None,
             relay_in: None,
             playout: None,
             play_generation: 0,
@@ -158,7 +162,9 @@ impl Leg {
     }
 
     pub fn send(&mut self, packet: &[u8], to: SocketAddr) {
-        match self.socket.send_to(packet, to) {
+        // A direct system call, not libc's cancellable wrapper (see
+        // `worker::recv_from`).
+        match rustix::net::sendto(&self.socket, packet, rustix::net::SendFlags::empty(), &to) {
             Ok(_) => {
                 self.sent += 1;
                 self.sent_octets += packet.len().saturating_sub(RTP_HEADER) as u64;

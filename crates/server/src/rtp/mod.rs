@@ -15,6 +15,7 @@
 
 mod control;
 mod leg;
+mod leg_table;
 mod mono;
 mod poller;
 mod ports;

@@ -20,8 +20,8 @@ use rustix::event::{eventfd, EventfdFlags, Timespec};
 
 use super::worker::Command;
 
-/// The token of the command eventfd (leg tokens are `id << 1 | rtcp`, and
-/// leg ids never reach 2^63).
+/// The token of the command eventfd (leg tokens are `slot << 1 | rtcp` with
+/// a 32-bit slot, far below it).
 pub(super) const WAKE: u64 = u64::MAX;
 
 pub(super) struct Poller {

@@ -153,6 +153,25 @@ fn pool_allocates_even_pairs_skips_busy_ports_and_reuses_late() {
     assert_eq!(pool.allocate().expect("reused").port, port_a);
 }
 
+#[test]
+fn media_sockets_are_marked_expedited_and_dont_fragment() {
+    use rustix::net::sockopt;
+    let (first, _) = port_range(0);
+    let mut pool = PortPool::new(LOCALHOST, first, first + 1);
+    let pair = pool.allocate().expect("pair");
+    for socket in [&pair.rtp, &pair.rtcp] {
+        assert_eq!(
+            sockopt::ip_tos(socket).expect("tos"),
+            super::ports::DSCP_EF_TOS
+        );
+        assert_eq!(sockopt::ip_tos(socket).expect("tos") >> 2, 46, "DSCP EF");
+        assert_eq!(
+            sockopt::ip_mtu_discover(socket).expect("pmtu"),
+            sockopt::Ipv4PathMtuDiscovery::DO
+        );
+    }
+}
+
 #[tokio::test]
 async fn bridge_relays_both_ways_with_transcoding_across_workers() {
     let (mut engine, _events) = engine(1, 2, Duration::from_secs(60));

@@ -21,6 +21,7 @@ use sdp::NegotiatedAudio;
 use tokio::sync::oneshot;
 
 use super::leg::{Leg, LegStats, FEED_RELAY};
+use super::leg_table::LegTable;
 use super::poller::{Poller, WorkerTx, WAKE};
 use super::recorder::RecordTap;
 use crate::media::{LegId, MediaEvent, MediaReport};
@@ -131,7 +132,7 @@ pub(super) struct Settings {
 
 pub(super) struct Worker {
     index: usize,
-    legs: HashMap<LegId, Leg>,
+    legs: LegTable,
     /// This worker's epoll set (its legs' sockets and the command eventfd).
     poller: Arc<Poller>,
     /// Legs on their way here, with the commands that arrived before them.
@@ -151,7 +152,7 @@ impl Worker {
     pub fn new(index: usize, settings: Settings, poller: Arc<Poller>) -> Worker {
         Worker {
             index,
-            legs: HashMap::new(),
+            legs: LegTable::default(),
             poller,
             incoming: HashMap::new(),
             events: settings.events,
@@ -239,7 +240,7 @@ impl Worker {
                 }
             },
             Command::Configure { id, audio } => {
-                if let Some(leg) = self.legs.get_mut(&id) {
+                if let Some(leg) = self.legs.get_mut(id) {
                     leg.configure(&audio, now);
                     if let Some(peer) = leg.peer {
                         self.rebuild_relays(id, peer);
@@ -250,30 +251,30 @@ impl Worker {
             Command::Unbridge { id } => self.unbridge(id),
             Command::Echo { id } => self.echo(id),
             Command::Play { id, source } => {
-                if let Some(leg) = self.legs.get_mut(&id) {
+                if let Some(leg) = self.legs.get_mut(id) {
                     leg.play_generation = leg.play_generation.wrapping_add(1);
                     let start = playout_start(self.tick_origin, now);
                     leg.playout = Some(Playout::new(source, start));
                 }
             }
             Command::Stop { id } => {
-                if let Some(leg) = self.legs.get_mut(&id) {
+                if let Some(leg) = self.legs.get_mut(id) {
                     leg.playout = None;
                 }
             }
             Command::Record { id, tap } => {
-                if let Some(leg) = self.legs.get_mut(&id) {
+                if let Some(leg) = self.legs.get_mut(id) {
                     leg.record = Some(*tap);
                 }
             }
             Command::StopRecording { id } => {
-                if let Some(leg) = self.legs.get_mut(&id) {
+                if let Some(leg) = self.legs.get_mut(id) {
                     // Dropping the tap tells the recorder this channel ended.
                     leg.record = None;
                 }
             }
             Command::Hold { id, on } => {
-                if let Some(leg) = self.legs.get_mut(&id) {
+                if let Some(leg) = self.legs.get_mut(id) {
                     leg.on_hold = on;
                     // Silence counts afresh under the new limit.
                     leg.last_rtp = now;
@@ -290,7 +291,7 @@ impl Worker {
                 }
             }
             Command::Stats { id, reply } => {
-                let _ = reply.send(self.legs.get(&id).map(Leg::stats));
+                let _ = reply.send(self.legs.get(id).map(Leg::stats));
             }
             Command::Expect { id } => {
                 self.incoming.entry(id).or_default();
@@ -315,10 +316,14 @@ impl Worker {
 
     fn insert(&mut self, leg: Leg) {
         let id = leg.id;
+        let slot = self.legs.insert(leg);
+        let Some(leg) = self.legs.at_mut(slot) else {
+            return;
+        };
         let added = self
             .poller
-            .add(&leg.socket, token(id, false))
-            .and_then(|()| self.poller.add(&leg.rtcp, token(id, true)));
+            .add(&leg.socket, token(slot, false))
+            .and_then(|()| self.poller.add(&leg.rtcp, token(slot, true)));
         if let Err(e) = added {
             tracing::warn!(
                 worker = self.index,
@@ -326,24 +331,19 @@ impl Worker {
                 "cannot watch a leg's sockets: {e}"
             );
         }
-        self.legs.insert(id, leg);
     }
 
     fn remove(&mut self, id: LegId) -> Option<Leg> {
-        let leg = self.legs.remove(&id);
+        let leg = self.legs.remove(id);
         if let Some(leg) = leg.as_ref() {
             self.poller.delete(&leg.socket);
             self.poller.delete(&leg.rtcp);
         }
-        // After a peak, give the table back: a large one is its own mapping,
-        // returned to the OS when freed (RSS falls back after the load). A
-        // leg is hundreds of bytes, so the limit is in bytes (see `table`).
-        crate::table::shrink_after_peak(&mut self.legs);
         leg
     }
 
     fn bridge(&mut self, a: LegId, b: LegId) {
-        if a == b || !self.legs.contains_key(&a) || !self.legs.contains_key(&b) {
+        if a == b || !self.legs.contains(a) || !self.legs.contains(b) {
             tracing::warn!(
                 worker = self.index,
                 ?a,
@@ -355,8 +355,10 @@ impl Worker {
         self.unbridge(a);
         self.unbridge(b);
         for (x, y) in [(a, b), (b, a)] {
-            if let Some(leg) = self.legs.get_mut(&x) {
+            let y_slot = self.legs.slot_of(y);
+            if let Some(leg) = self.legs.get_mut(x) {
                 leg.peer = Some(y);
+                leg.peer_slot = y_slot;
                 // A bridged leg hears its peer, not ringback.
                 leg.playout = None;
             }
@@ -368,28 +370,32 @@ impl Worker {
     /// its own outgoing stream (own SSRC, continuous sequence) and back to
     /// the locked source. Playout stops, as on a bridge.
     fn echo(&mut self, id: LegId) {
-        if !self.legs.contains_key(&id) {
+        if !self.legs.contains(id) {
             return;
         }
         self.unbridge(id);
-        if let Some(leg) = self.legs.get_mut(&id) {
+        let slot = self.legs.slot_of(id);
+        if let Some(leg) = self.legs.get_mut(id) {
             leg.peer = Some(id);
+            leg.peer_slot = slot;
             leg.playout = None;
         }
         self.rebuild_relays(id, id);
     }
 
     fn unbridge(&mut self, id: LegId) {
-        let Some(peer) = self.legs.get_mut(&id).and_then(|l| l.peer.take()) else {
+        let Some(peer) = self.legs.get_mut(id).and_then(|l| l.peer.take()) else {
             return;
         };
-        if let Some(leg) = self.legs.get_mut(&id) {
+        if let Some(leg) = self.legs.get_mut(id) {
+            leg.peer_slot = None;
             leg.relay_in = None;
             leg.stream.detach();
         }
-        if let Some(p) = self.legs.get_mut(&peer) {
+        if let Some(p) = self.legs.get_mut(peer) {
             if p.peer == Some(id) {
                 p.peer = None;
+                p.peer_slot = None;
                 p.relay_in = None;
                 p.stream.detach();
             }
@@ -398,13 +404,13 @@ impl Worker {
 
     /// (Re)build both relays of a bridge from the legs' current formats.
     fn rebuild_relays(&mut self, a: LegId, b: LegId) {
-        let fa = self.legs.get(&a).and_then(|l| l.format);
-        let fb = self.legs.get(&b).and_then(|l| l.format);
+        let fa = self.legs.get(a).and_then(|l| l.format);
+        let fb = self.legs.get(b).and_then(|l| l.format);
         let (Some(fa), Some(fb)) = (fa, fb) else {
             return;
         };
         for (into, from_format, into_format) in [(a, fb, fa), (b, fa, fb)] {
-            if let Some(leg) = self.legs.get_mut(&into) {
+            if let Some(leg) = self.legs.get_mut(into) {
                 match leg.relay_in.as_mut() {
                     Some(relay) => relay.set_formats(from_format, into_format),
                     None => leg.relay_in = Some(Relay::new(from_format, into_format, FEED_RELAY)),
@@ -455,11 +461,15 @@ impl Worker {
     /// triggered, so a socket with more waiting is reported again by the
     /// next wait, after the other ready sockets had their turn).
     fn on_readable(&mut self, token: u64, now: Instant) {
-        let id = LegId(token >> 1);
+        let Ok(slot) = u32::try_from(token >> 1) else {
+            return;
+        };
         let rtcp = token & 1 == 1;
         let Worker { legs, buf, .. } = self;
-        // Gone already (released or moved earlier in this batch).
-        let Some(leg) = legs.get_mut(&id) else { return };
+        // Vacant: released or moved earlier in this batch. (A slot reused in
+        // the same batch names the new leg, whose socket is read: at worst
+        // a read that finds nothing.)
+        let Some(leg) = legs.at_mut(slot) else { return };
         if rtcp {
             if let Ok((len, from)) = leg.rtcp.recv_from(&mut buf[..]) {
                 if let Some(packet) = buf.get(..len) {
@@ -470,20 +480,21 @@ impl Worker {
         }
         // An error is WouldBlock (nothing after all) or an ICMP port
         // unreachable from an earlier send, now consumed: the socket is fine.
-        if let Ok((len, from)) = leg.socket.recv_from(&mut buf[..]) {
-            self.on_packet(id, from, len, now);
+        if let Some((len, from)) = recv_from(&leg.socket, &mut buf[..]) {
+            self.on_packet(slot, from, len, now);
         }
     }
 
     /// The hot path: one datagram arrived on leg `id`.
-    fn on_packet(&mut self, id: LegId, from: SocketAddr, len: usize, now: Instant) {
+    fn on_packet(&mut self, slot: u32, from: SocketAddr, len: usize, now: Instant) {
         let Worker {
             legs, buf, events, ..
         } = self;
         let Some(packet) = buf.get_mut(..len) else {
             return;
         };
-        let Some(leg) = legs.get_mut(&id) else { return };
+        let Some(leg) = legs.at_mut(slot) else { return };
+        let id = leg.id;
         let Ok(header) = RtpHeader::parse(packet) else {
             leg.malformed += 1;
             return;
@@ -518,8 +529,10 @@ impl Worker {
                 });
             }
         }
-        let Some(peer_id) = leg.peer else { return };
-        let Some(peer) = legs.get_mut(&peer_id) else {
+        let Some(peer_slot) = leg.peer_slot else {
+            return;
+        };
+        let Some(peer) = legs.at_mut(peer_slot) else {
             return;
         };
         // A prompt or music playing into the peer takes precedence.
@@ -540,9 +553,21 @@ impl Worker {
     }
 }
 
-/// The epoll token of a leg's RTP (`rtcp` false) or RTCP socket.
-fn token(id: LegId, rtcp: bool) -> u64 {
-    id.0 << 1 | u64::from(rtcp)
+/// One datagram from a non-blocking socket, as a direct system call: the
+/// standard library goes through libc's cancellable wrapper (a cancellation
+/// point that masks and unmasks asynchronous cancel around the call), which
+/// cost about 5 % of the media thread's time at load for nothing a media
+/// worker uses.
+fn recv_from(socket: &std::net::UdpSocket, buf: &mut [u8]) -> Option<(usize, SocketAddr)> {
+    let (len, _, from) =
+        rustix::net::recvfrom(socket, buf, rustix::net::RecvFlags::empty()).ok()?;
+    Some((len, SocketAddr::try_from(from?).ok()?))
+}
+
+/// The epoll token of the RTP (`rtcp` false) or RTCP socket of the leg in
+/// `slot` of the worker's leg table.
+fn token(slot: u32, rtcp: bool) -> u64 {
+    u64::from(slot) << 1 | u64::from(rtcp)
 }
 
 /// The first tick boundary (origin + k * 20 ms) after `now`: ticks missed

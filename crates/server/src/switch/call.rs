@@ -5,31 +5,30 @@
 //!
 //! Events arrive through `calls.rs`; the call uses the core's transaction
 //! layer, media engine and randomness, and ends by emitting its record.
+//!
+//! The call is split by concern. This file holds the `Call` itself: how it
+//! starts, what the call table asks of it and routes to it (timers,
+//! transaction failures, media events), and how it ends (hang-up, the final
+//! response to an unanswered caller, the call record). `callees.rs` holds the
+//! fork (callee legs from our INVITE to the winner and the release of the
+//! rest), `in_dialog.rs` the requests inside an established dialog.
+
+mod callees;
+mod in_dialog;
 
 use std::time::{Duration, Instant};
 
-use sdp::{AudioCodec, SessionDescription};
+use sdp::SessionDescription;
 use sip::transaction::TransactionId;
-use sip::{Method, Request, Response};
+use sip::{Request, Response};
 
 use super::calls::CallKey;
 use super::leg::{Leg, LegState};
 use super::{requests, Core, Effect};
 use crate::media::MediaEvent;
 use crate::transport::Peer;
-
-/// Who a callee leg calls and how to reach it.
-pub(super) struct Callee {
-    /// The operator rung, if the callee is one.
-    pub operator: Option<String>,
-    /// The Contact as registered, or the trunk's URI for the number.
-    pub request_uri: String,
-    /// Our From (display name carries the caller ID tag) and To.
-    pub from: String,
-    pub to: String,
-    /// Where the INVITE goes (the registration's source for operators).
-    pub peer: Peer,
-}
+pub(super) use callees::Callee;
+use in_dialog::Side;
 
 /// What a transaction means to its call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -277,103 +276,6 @@ impl Call {
         })
     }
 
-    /// Starts one callee leg: a media port, our offer (the caller's codec
-    /// first, so the bridge needs no transcoding when the callee agrees),
-    /// and the INVITE.
-    pub(super) fn add_callee(&mut self, core: &mut Core, callee: Callee, now: Instant) {
-        let Callee {
-            operator,
-            request_uri,
-            from,
-            to,
-            peer,
-        } = callee;
-        let (media, port) = match core.media.open_leg() {
-            Ok(x) => x,
-            Err(e) => {
-                tracing::warn!("no RTP port for a callee leg: {e}");
-                return;
-            }
-        };
-        let caller_codec = self.caller_codec();
-        let codecs: &[AudioCodec] = if caller_codec == Some(AudioCodec::Pcma) {
-            &[AudioCodec::Pcma, AudioCodec::Pcmu]
-        } else {
-            &[AudioCodec::Pcmu, AudioCodec::Pcma]
-        };
-        let session_id = rand::Rng::gen::<u32>(&mut core.rng) as u64;
-        let mut params = sdp::OfferParams::new(core.local.ip(), port, session_id, 1);
-        params.codecs = codecs;
-        let offer = sdp::offer(&params);
-        let call_id = sip::headers::new_call_id(&mut core.rng, Some(&core.local.ip().to_string()));
-        let branch = sip::headers::new_branch(&mut core.rng);
-        let tag = sip::headers::new_tag(&mut core.rng);
-        let mut invite = Request::new(Method::Invite, request_uri.as_str());
-        let via = super::leg::our_via(peer, core.local, &branch);
-        invite.headers.push("Via", via.to_string());
-        invite.headers.push("Max-Forwards", "70");
-        invite.headers.push("From", format!("{from};tag={tag}"));
-        invite.headers.push("To", to);
-        invite.headers.push("Call-ID", call_id.clone());
-        invite.headers.push("CSeq", "1 INVITE");
-        invite.headers.push(
-            "Contact",
-            format!("<sip:switchboard@{}>", core.local_hostport()),
-        );
-        invite.headers.push("Allow", requests::ALLOW);
-        invite.headers.push("User-Agent", crate::USER_AGENT);
-        invite.headers.push("Content-Type", "application/sdp");
-        invite.body = offer.to_bytes();
-        let mut leg = Leg {
-            state: LegState::Calling,
-            call_id,
-            invite: invite.clone(),
-            dialog: None,
-            peer,
-            invite_tx: None,
-            media,
-            rtp_port: port,
-            offer: Some(offer.clone()),
-            operator,
-            final_status: None,
-            on_hold: false,
-        };
-        let index = self.callees.len();
-        match core.layer.send_request(invite, peer, now) {
-            Ok(tx) => {
-                leg.invite_tx = Some(tx);
-                core.calls
-                    .index_tx(tx, self.key, TxRole::CalleeInvite(index));
-            }
-            Err(e) => {
-                tracing::warn!("cannot send INVITE: {e}");
-                leg.state = LegState::Ended;
-                leg.final_status = Some(500);
-                core.media.close_leg(media);
-            }
-        }
-        core.calls.index_call_id(&leg.call_id, self.key);
-        core.calls.index_media(media, self.key);
-        self.callees.push(leg);
-    }
-
-    fn caller_codec(&self) -> Option<AudioCodec> {
-        let offer = self.caller_leg.offer.as_ref()?;
-        let params = sdp::AnswerParams::new(std::net::Ipv4Addr::UNSPECIFIED.into(), 9, 0, 0);
-        sdp::answer(offer, &params).ok().map(|(_, a)| a.codec)
-    }
-
-    /// Our INVITEs that may still be answered with a 2xx nobody wants
-    /// (cancelled or outraced forks), with where they went.
-    pub(super) fn unanswered_invites(&self) -> Vec<(TransactionId, Peer)> {
-        self.callees
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| self.answered != Some(*i))
-            .filter_map(|(_, l)| l.invite_tx.map(|tx| (tx, l.peer)))
-            .collect()
-    }
-
     pub(super) fn is_over(&self) -> bool {
         self.over
     }
@@ -387,109 +289,6 @@ impl Call {
         self.ring_deadline = Some(now + timeout);
     }
 
-    /// A callee answered, failed or rang.
-    pub(super) fn handle_response(
-        &mut self,
-        core: &mut Core,
-        role: TxRole,
-        resp: Response,
-        now: Instant,
-    ) {
-        let TxRole::CalleeInvite(i) = role else {
-            return;
-        };
-        let status = resp.status;
-        if let Some(leg) = self.callees.get_mut(i) {
-            if status > 100 {
-                leg.learn_from_response(&resp);
-            }
-        }
-        match status {
-            101..=199 => self.callee_ringing(core, i, now),
-            200..=299 => self.callee_answered(core, i, &resp, now),
-            300.. => self.callee_failed(core, i, status, now),
-            _ => {}
-        }
-    }
-
-    fn callee_ringing(&mut self, core: &mut Core, i: usize, now: Instant) {
-        if let Some(leg) = self.callees.get_mut(i) {
-            if leg.state == LegState::Calling {
-                leg.state = LegState::Ringing;
-            }
-        }
-        if !self.caller_ringing_sent && self.answered.is_none() {
-            self.caller_ringing_sent = true;
-            // Early media (RFC 3960): the 180 carries our answer and the
-            // engine plays ringback on the caller's port, so the caller
-            // hears it whatever their side does with a bare 180. The 2xx
-            // later repeats the same answer.
-            if self.caller_leg.state != LegState::Answered {
-                let body = self.caller_answer.to_bytes();
-                self.respond_caller(core, 180, Some(body), now);
-                self.start_ring_tone(core);
-            }
-        }
-    }
-
-    fn callee_answered(&mut self, core: &mut Core, i: usize, resp: &Response, now: Instant) {
-        // ACK every 2xx we get (RFC 3261 13.2.2.4), even for a losing fork.
-        self.ack_callee(core, i, resp);
-        if self.answered.is_some_and(|a| a != i) || self.over {
-            // A second fork answered late: end it at once.
-            self.bye_leg(core, Side::Callee(i), now);
-            return;
-        }
-        if self.answered == Some(i) {
-            return; // a retransmitted 2xx
-        }
-        let audio = {
-            let leg = &self.callees[i];
-            let offer = leg.offer.as_ref();
-            SessionDescription::parse(&resp.body)
-                .ok()
-                .and_then(|ans| offer.and_then(|o| sdp::negotiated_from_answer(o, &ans).ok()))
-        };
-        let Some(audio) = audio else {
-            tracing::warn!(call = %self.id, "callee answered without usable SDP; ending that leg");
-            self.bye_leg(core, Side::Callee(i), now);
-            self.callees[i].final_status = Some(488);
-            self.maybe_all_failed(core, now);
-            return;
-        };
-        self.answered = Some(i);
-        self.ring_deadline = None;
-        self.callees[i].state = LegState::Answered;
-        self.callees[i].invite_tx = None;
-        core.media.configure(self.callees[i].media, &audio);
-        if let Some(op) = self.callees[i].operator.clone() {
-            self.record.operator = Some(op);
-        }
-        for j in 0..self.callees.len() {
-            if j != i {
-                self.cancel_callee(core, j, now);
-            }
-        }
-        // The operator hears where the call comes from first; the caller
-        // keeps hearing ringback or hold music meanwhile.
-        if !self.flow_whisper(core, i, now) {
-            self.connect(core, i, now);
-        }
-    }
-
-    /// Bridges the caller with the callee `i` that answered, answering the
-    /// caller if the dial plan has not already.
-    pub(super) fn connect(&mut self, core: &mut Core, i: usize, now: Instant) {
-        core.media
-            .bridge(self.caller_leg.media, self.callees[i].media);
-        self.start_call_recording(core, i);
-        self.record.answered_at = Some(core.clock.unix_ms(now));
-        self.record.disposition = Disposition::Answered;
-        tracing::info!(call = %self.id, operator = ?self.record.operator, "answered");
-        self.answer_caller(core, now);
-        self.flow_answered(i, now);
-    }
-
     /// Sends our 2xx to the caller, once.
     pub(super) fn answer_caller(&mut self, core: &mut Core, now: Instant) {
         if self.caller_leg.state == LegState::Answered || self.caller_leg.invite_tx.is_none() {
@@ -498,54 +297,6 @@ impl Call {
         let body = self.caller_answer.to_bytes();
         self.respond_caller(core, 200, Some(body), now);
         self.caller_leg.state = LegState::Answered;
-    }
-
-    fn callee_failed(&mut self, core: &mut Core, i: usize, status: u16, now: Instant) {
-        let leg = &mut self.callees[i];
-        if leg.state == LegState::Ended {
-            return;
-        }
-        leg.state = LegState::Ended;
-        leg.final_status = Some(status);
-        leg.invite_tx = None;
-        core.media.close_leg(leg.media);
-        self.maybe_all_failed(core, now);
-    }
-
-    /// Every callee leg failed before anyone answered: tell the caller.
-    pub(super) fn maybe_all_failed(&mut self, core: &mut Core, now: Instant) {
-        if self.answered.is_some() || self.over {
-            return;
-        }
-        if !self.attempt_over() {
-            return;
-        }
-        let busy = self
-            .callees
-            .iter()
-            .any(|l| matches!(l.final_status, Some(486) | Some(600)));
-        if self.flow.is_some() {
-            // The dial plan decides what follows (voicemail, another queue).
-            if busy {
-                self.record.disposition = Disposition::Busy;
-            }
-            let status = if busy { 486 } else { 480 };
-            self.flow_failed(status, now);
-            return;
-        }
-        if busy {
-            self.record.disposition = Disposition::Busy;
-            self.fail_caller(core, 486, "operators busy", now);
-        } else {
-            let status = match (
-                self.direction,
-                self.callees.first().and_then(|l| l.final_status),
-            ) {
-                (Direction::Outbound, Some(s)) if (400..700).contains(&s) => s,
-                _ => 480,
-            };
-            self.fail_caller(core, status, "no answer", now);
-        }
     }
 
     /// Ends the call before answer with `status` to the caller.
@@ -591,33 +342,6 @@ impl Call {
         requests::send(core, tx, resp, now);
     }
 
-    fn ack_callee(&mut self, core: &mut Core, i: usize, resp: &Response) {
-        let branch = sip::headers::new_branch(&mut core.rng);
-        let leg = &self.callees[i];
-        match leg.ack(resp, core.local, &branch) {
-            Some(ack) => core
-                .layer
-                .send_stateless(sip::Message::Request(ack), leg.peer),
-            None => tracing::warn!(call = %self.id, "cannot build the ACK for a 2xx"),
-        }
-    }
-
-    pub(super) fn cancel_callee(&mut self, core: &mut Core, j: usize, now: Instant) {
-        let leg = &mut self.callees[j];
-        if matches!(leg.state, LegState::Calling | LegState::Ringing) {
-            // `invite_tx` stays: a 2xx racing our CANCEL must still be
-            // ACKed and BYEd, even after the call ended (`unanswered_invites`).
-            if let Some(tx) = leg.invite_tx {
-                if let Err(e) = core.layer.cancel(tx, now) {
-                    tracing::debug!("cancel: {e}");
-                }
-            }
-            leg.state = LegState::Ended;
-            leg.final_status.get_or_insert(487);
-            core.media.close_leg(leg.media);
-        }
-    }
-
     /// The caller's CANCEL (the layer already answered it 200).
     pub(super) fn handle_caller_cancel(&mut self, core: &mut Core, now: Instant) {
         if self.caller_leg.state == LegState::Answered || self.over {
@@ -628,188 +352,6 @@ impl Call {
         self.release_callees(core, now);
         self.respond_caller(core, 487, None, now);
         self.finish(core, HangupBy::Caller, "caller cancelled", now);
-    }
-
-    pub(super) fn handle_ack(&mut self, _core: &mut Core, _req: &Request, _now: Instant) {
-        if self.caller_leg.state == LegState::Answered {
-            tracing::debug!(call = %self.id, "caller confirmed");
-        }
-    }
-
-    /// BYE, INFO, UPDATE or re-INVITE inside one of our dialogs.
-    pub(super) fn handle_in_dialog(
-        &mut self,
-        core: &mut Core,
-        tx: TransactionId,
-        req: Request,
-        _source: Peer,
-        now: Instant,
-    ) {
-        let side = if self.caller_leg.matches(&req) {
-            Some(Side::Caller)
-        } else {
-            self.callees
-                .iter()
-                .position(|l| l.matches(&req))
-                .map(Side::Callee)
-        };
-        let Some(side) = side else {
-            return requests::respond(core, tx, &req, 481, now);
-        };
-        if let Some(dialog) = self.leg_mut(side).dialog.as_mut() {
-            if let Err(e) = dialog.receive_request(&req) {
-                let resp = Response::for_request(&req, e.status()).with_reason(e.to_string());
-                return requests::send(core, tx, resp, now);
-            }
-        }
-        match req.method {
-            Method::Bye => {
-                requests::respond(core, tx, &req, 200, now);
-                match side {
-                    Side::Caller => {
-                        self.caller_leg.state = LegState::Ended;
-                        if self.answered.is_none()
-                            && self.record.answered_at.is_none()
-                            && !self.voicemail_left_or_recording()
-                        {
-                            self.record.disposition = Disposition::Abandoned;
-                        }
-                        self.flow_caller_gone(core, now);
-                        self.release_callees(core, now);
-                        self.finish(core, HangupBy::Caller, "normal clearing", now);
-                    }
-                    Side::Callee(i) if self.answered == Some(i) => {
-                        self.callees[i].state = LegState::Ended;
-                        self.hang_up(core, "normal clearing", HangupBy::Callee, now);
-                    }
-                    Side::Callee(i) => {
-                        // A leg that was never bridged went away.
-                        self.callees[i].state = LegState::Ended;
-                        self.callees[i].final_status.get_or_insert(480);
-                        self.maybe_all_failed(core, now);
-                    }
-                }
-            }
-            Method::Invite | Method::Update if !req.body.is_empty() => {
-                self.answer_reoffer(core, tx, &req, side, now);
-            }
-            Method::Invite => {
-                // No offer: ours again (the peer answers in the ACK).
-                let mut resp = Response::for_request(&req, 200);
-                resp.headers.push(
-                    "Contact",
-                    format!("<sip:switchboard@{}>", core.local_hostport()),
-                );
-                resp.headers.push("Content-Type", "application/sdp");
-                resp.body = self.caller_answer.to_bytes();
-                requests::send(core, tx, resp, now);
-            }
-            Method::Info => {
-                requests::respond(core, tx, &req, 200, now);
-                if let Some(digit) = super::flow::info_digit(&req) {
-                    tracing::info!(call = %self.id, digit = %digit, "DTMF by SIP INFO");
-                    if side == Side::Caller {
-                        self.flow_digit(digit, now);
-                    }
-                }
-            }
-            _ => requests::respond(core, tx, &req, 200, now),
-        }
-    }
-
-    /// Hold/resume or a refresh by re-INVITE or UPDATE with an offer: media
-    /// stays anchored here, so we answer from our side with the same port
-    /// and the mirrored direction. An offer that stops the peer receiving
-    /// (sendonly, inactive, or `c=0.0.0.0`) puts its leg on hold: the engine
-    /// then waits longer before calling its silence a media timeout.
-    fn answer_reoffer(
-        &mut self,
-        core: &mut Core,
-        tx: TransactionId,
-        req: &Request,
-        side: Side,
-        now: Instant,
-    ) {
-        let offer = match SessionDescription::parse(&req.body) {
-            Ok(offer) => offer,
-            Err(e) => {
-                let resp =
-                    Response::for_request(req, 400).with_reason(format!("Bad Request - SDP: {e}"));
-                return requests::send(core, tx, resp, now);
-            }
-        };
-        let leg = self.leg_mut(side);
-        let (port, media, was_on_hold) = (leg.rtp_port, leg.media, leg.on_hold);
-        let session_id = rand::Rng::gen::<u32>(&mut core.rng) as u64;
-        let params = sdp::AnswerParams::new(core.local.ip(), port, session_id, 2);
-        match sdp::answer(&offer, &params) {
-            Ok((answer, audio)) => {
-                core.media.configure(media, &audio);
-                let on_hold = !audio.direction.sends();
-                if on_hold != was_on_hold {
-                    tracing::info!(call = %self.id, on_hold, "leg hold changed");
-                    core.media.set_hold(media, on_hold);
-                    self.leg_mut(side).on_hold = on_hold;
-                }
-                let mut resp = Response::for_request(req, 200);
-                resp.headers.push(
-                    "Contact",
-                    format!("<sip:switchboard@{}>", core.local_hostport()),
-                );
-                resp.headers.push("Content-Type", "application/sdp");
-                resp.body = answer.to_bytes();
-                requests::send(core, tx, resp, now);
-            }
-            Err(e) => {
-                let resp = Response::for_request(req, 488)
-                    .with_reason(format!("Not Acceptable Here - {e}"));
-                requests::send(core, tx, resp, now);
-            }
-        }
-    }
-
-    fn leg_mut(&mut self, side: Side) -> &mut Leg {
-        match side {
-            Side::Caller => &mut self.caller_leg,
-            Side::Callee(i) => &mut self.callees[i],
-        }
-    }
-
-    /// Sends BYE on a leg whose dialog is up.
-    fn bye_leg(&mut self, core: &mut Core, side: Side, now: Instant) {
-        let local = core.local;
-        let branch = sip::headers::new_branch(&mut core.rng);
-        let key = self.key;
-        let leg = self.leg_mut(side);
-        if leg.state == LegState::Ended && side == Side::Caller {
-            return;
-        }
-        leg.state = LegState::Ended;
-        let Some(bye) = leg.request(Method::Bye, local, &branch) else {
-            return;
-        };
-        let peer = leg.peer;
-        match core.layer.send_request(bye, peer, now) {
-            Ok(tx) => core.calls.index_tx(tx, key, TxRole::Other),
-            Err(e) => tracing::debug!("BYE: {e}"),
-        }
-    }
-
-    pub(super) fn handle_stray_2xx(
-        &mut self,
-        core: &mut Core,
-        resp: &Response,
-        _source: Peer,
-        now: Instant,
-    ) {
-        let Ok(call_id) = resp.call_id() else { return };
-        if let Some(i) = self.callees.iter().position(|l| l.call_id == call_id) {
-            self.callees[i].learn_from_response(resp);
-            self.ack_callee(core, i, resp);
-            if self.answered != Some(i) {
-                self.bye_leg(core, Side::Callee(i), now);
-            }
-        }
     }
 
     pub(super) fn handle_tx_failure(&mut self, core: &mut Core, role: TxRole, now: Instant) {
@@ -879,19 +421,6 @@ impl Call {
         self.finish(core, by, why, now);
     }
 
-    /// BYE to the answered callee, CANCEL to the ones still ringing.
-    fn release_callees(&mut self, core: &mut Core, now: Instant) {
-        for j in 0..self.callees.len() {
-            if self.answered == Some(j) {
-                if self.callees[j].state != LegState::Ended {
-                    self.bye_leg(core, Side::Callee(j), now);
-                }
-            } else {
-                self.cancel_callee(core, j, now);
-            }
-        }
-    }
-
     fn voicemail_left_or_recording(&self) -> bool {
         self.flow
             .as_ref()
@@ -918,10 +447,4 @@ impl Call {
         core.effects
             .push_back(Effect::CallRecord(self.record.clone()));
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Side {
-    Caller,
-    Callee(usize),
 }

@@ -3,7 +3,8 @@
 //! handles an event (so it can use the rest of the core freely) and put back
 //! unless it ended.
 
-use std::collections::{HashMap, HashSet};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::time::Instant;
 
 use sip::transaction::TransactionId;
@@ -32,6 +33,21 @@ pub(super) struct Calls {
     /// Orphaned 2xx dialogs (INVITE transaction, To tag) already sent BYE,
     /// so 2xx retransmissions get an ACK but no second BYE.
     orphan_byes: HashSet<(TransactionId, String)>,
+    /// What each call is indexed under, so an ended call's entries go
+    /// without scanning the index tables (thousands of live calls).
+    indexed: HashMap<CallKey, IndexedUnder>,
+    /// Deadlines of calls as they were put back. A call in the table is not
+    /// changed, so an entry is current while its call is in the table with
+    /// that deadline; other entries are dropped when they come up (and in
+    /// bulk when they outnumber the calls).
+    deadlines: BinaryHeap<Reverse<(Instant, CallKey)>>,
+}
+
+#[derive(Default)]
+struct IndexedUnder {
+    call_ids: Vec<String>,
+    txs: Vec<TransactionId>,
+    media: Vec<LegId>,
 }
 
 impl Calls {
@@ -39,8 +55,40 @@ impl Calls {
         self.calls.len()
     }
 
-    pub fn next_deadline(&self) -> Option<Instant> {
-        self.calls.values().filter_map(Call::deadline).min()
+    /// Entries in the routing indexes (zero once every call ended).
+    pub fn index_entries(&self) -> usize {
+        self.by_call_id.len() + self.by_tx.len() + self.by_media.len() + self.indexed.len()
+    }
+
+    pub fn next_deadline(&mut self) -> Option<Instant> {
+        while let Some(Reverse((at, key))) = self.deadlines.peek().copied() {
+            if self.is_current(at, key) {
+                return Some(at);
+            }
+            self.deadlines.pop();
+        }
+        None
+    }
+
+    /// The calls whose deadline is at or before `now`, each once.
+    fn due(&mut self, now: Instant) -> Vec<CallKey> {
+        let mut due = Vec::new();
+        while let Some(Reverse((at, key))) = self.deadlines.peek().copied() {
+            if at > now {
+                break;
+            }
+            self.deadlines.pop();
+            if self.is_current(at, key) {
+                due.push(key);
+            }
+        }
+        due.sort_unstable();
+        due.dedup();
+        due
+    }
+
+    fn is_current(&self, at: Instant, key: CallKey) -> bool {
+        self.calls.get(&key).and_then(Call::deadline) == Some(at)
     }
 
     pub fn allocate_key(&mut self) -> CallKey {
@@ -50,14 +98,40 @@ impl Calls {
 
     pub fn index_call_id(&mut self, call_id: &str, key: CallKey) {
         self.by_call_id.insert(call_id.to_string(), key);
+        let under = self.indexed.entry(key).or_default();
+        under.call_ids.push(call_id.to_string());
     }
 
     pub fn index_tx(&mut self, tx: TransactionId, key: CallKey, role: TxRole) {
         self.by_tx.insert(tx, (key, role));
+        self.indexed.entry(key).or_default().txs.push(tx);
     }
 
     pub fn index_media(&mut self, leg: LegId, key: CallKey) {
         self.by_media.insert(leg, key);
+        self.indexed.entry(key).or_default().media.push(leg);
+    }
+
+    /// Remove the index entries that still point at `key`.
+    fn unindex(&mut self, key: CallKey) {
+        let Some(under) = self.indexed.remove(&key) else {
+            return;
+        };
+        for id in under.call_ids {
+            if self.by_call_id.get(&id) == Some(&key) {
+                self.by_call_id.remove(&id);
+            }
+        }
+        for tx in under.txs {
+            if self.by_tx.get(&tx).is_some_and(|(k, _)| *k == key) {
+                self.by_tx.remove(&tx);
+            }
+        }
+        for leg in under.media {
+            if self.by_media.get(&leg) == Some(&key) {
+                self.by_media.remove(&leg);
+            }
+        }
     }
 
     pub fn take(&mut self, key: CallKey) -> Option<Call> {
@@ -68,9 +142,7 @@ impl Calls {
     pub fn put(&mut self, call: Call) {
         if call.is_over() {
             self.orphans.extend(call.unanswered_invites());
-            self.by_call_id.retain(|_, k| *k != call.key);
-            self.by_tx.retain(|_, (k, _)| *k != call.key);
-            self.by_media.retain(|_, k| *k != call.key);
+            self.unindex(call.key);
             // After a peak of calls the tables keep their largest capacity
             // (megabytes) unless given back once mostly empty.
             shrink_after_peak(&mut self.calls);
@@ -78,9 +150,32 @@ impl Calls {
             shrink_after_peak(&mut self.by_tx);
             shrink_after_peak(&mut self.by_media);
             shrink_after_peak(&mut self.orphans);
+            shrink_after_peak(&mut self.indexed);
         } else {
+            if let Some(at) = call.deadline() {
+                self.deadlines.push(Reverse((at, call.key)));
+            }
             self.calls.insert(call.key, call);
         }
+        self.compact_deadlines();
+    }
+
+    /// Drop stale deadline entries once they outnumber the calls: each put
+    /// of a call with a deadline adds one, and the stale ones would
+    /// otherwise wait until their time comes.
+    fn compact_deadlines(&mut self) {
+        if self.deadlines.len() <= 2 * self.calls.len() + 64 {
+            return;
+        }
+        let mut entries = std::mem::take(&mut self.deadlines).into_vec();
+        entries.retain(|Reverse((at, key))| self.is_current(*at, *key));
+        entries.sort_unstable();
+        entries.dedup();
+        let mut heap = BinaryHeap::from(entries);
+        if heap.capacity() > 64 && heap.len() < heap.capacity() / 4 {
+            heap.shrink_to(heap.len() * 2);
+        }
+        self.deadlines = heap;
     }
 
     /// Takes out the live call `leg` belongs to.
@@ -283,14 +378,7 @@ pub(super) fn handle_media_event(core: &mut Core, event: MediaEvent, now: Instan
 }
 
 pub(super) fn handle_timeout(core: &mut Core, now: Instant) {
-    let due: Vec<CallKey> = core
-        .calls
-        .calls
-        .values()
-        .filter(|c| c.deadline().is_some_and(|d| d <= now))
-        .map(|c| c.key)
-        .collect();
-    for key in due {
+    for key in core.calls.due(now) {
         if let Some(mut call) = core.calls.take(key) {
             call.handle_timeout(core, now);
             settle(core, call, now);

@@ -240,6 +240,12 @@ impl Core {
         self.calls.len()
     }
 
+    /// Entries left in the call routing indexes (Call-ID, transaction,
+    /// media leg): zero when no call is in progress, or they leak.
+    pub fn call_index_entries(&self) -> usize {
+        self.calls.index_entries()
+    }
+
     /// Moves the layer's output to effects and hands TU events to their owners.
     fn pump(&mut self, now: Instant) {
         while let Some(out) = self.layer.poll_output() {

@@ -74,16 +74,23 @@ fn nobody_answers_within_ring_timeout_gives_480_and_cancels() {
     assert_eq!(sim.core.active_calls(), 0);
 }
 
-#[test]
-fn a_numbers_own_ring_timeout_wins() {
-    let mut sim = Sim::new();
+/// Carol, the only operator of the night number (+74950000002, whose own
+/// ring timeout is 20 s), registered.
+fn night_operator(sim: &mut Sim) -> Phone {
     let mut carol = Phone::new(
         "carol",
         "carol-secret-3",
         "198.51.100.30:5060",
         "198.51.100.30:5060",
     );
-    carol.register(&mut sim, 600);
+    carol.register(sim, 600);
+    carol
+}
+
+#[test]
+fn a_numbers_own_ring_timeout_wins() {
+    let mut sim = Sim::new();
+    let carol = night_operator(&mut sim);
     let call = TrunkCall::new(trunk(), "+74950000002", "night");
     sim.deliver(trunk(), &call.invite());
     let invite = sim.expect_request(carol.peer, Method::Invite);
@@ -93,6 +100,40 @@ fn a_numbers_own_ring_timeout_wins() {
     sim.advance_ms(1);
     sim.expect_response(trunk(), 480);
     sim.expect_request(carol.peer, Method::Cancel);
+}
+
+#[test]
+fn staggered_ring_timeouts_each_fire_on_time_and_leave_no_index_behind() {
+    let mut sim = Sim::new();
+    let carol = night_operator(&mut sim);
+    // Three calls 5 s apart, each ringing carol with the number's 20 s.
+    let mut calls = Vec::new();
+    for tag in ["first", "second", "third"] {
+        let call = TrunkCall::new(trunk(), "+74950000002", tag);
+        sim.deliver(trunk(), &call.invite());
+        let invite = sim.expect_request(carol.peer, Method::Invite);
+        carol.respond(&mut sim, &invite, 180, "");
+        sim.expect_response(trunk(), 180);
+        calls.push(call);
+        sim.advance_ms(5_000);
+    }
+    assert_eq!(sim.core.active_calls(), 3);
+    // Now t = 15 s: the first call times out at 20 s, the others 5 s apart.
+    for (i, call) in calls.iter().enumerate() {
+        sim.advance_ms(4_999);
+        assert_eq!(
+            sim.count(trunk(), |s| s.is_response(480)),
+            0,
+            "call {i} still rings just before its timeout"
+        );
+        sim.advance_ms(1);
+        let unavailable = sim.expect_response(trunk(), 480);
+        let cancel = sim.expect_request(carol.peer, Method::Cancel);
+        carol.respond(&mut sim, &cancel, 200, "");
+        sim.deliver(trunk(), &call.ack_failure(&unavailable));
+        assert_eq!(sim.core.active_calls(), 2 - i);
+    }
+    assert_eq!(sim.core.call_index_entries(), 0, "{}", sim.dump());
 }
 
 #[test]
