@@ -10,6 +10,7 @@ pub mod media;
 pub mod reload;
 pub mod rtp;
 pub mod switch;
+mod table;
 pub mod transport;
 pub mod webhook;
 

@@ -103,7 +103,11 @@ impl SqliteStore {
 
     fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T, Error>) -> Result<T, Error> {
         let conn = self.reader.lock().unwrap_or_else(|p| p.into_inner());
-        f(&conn)
+        let result = f(&conn);
+        // Reads are rare (the API, start-up), so the reader keeps no page cache between them:
+        // a report over many call records would otherwise leave megabytes cached for good.
+        writer::release_cache(&conn);
+        result
     }
 }
 

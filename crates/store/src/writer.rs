@@ -5,7 +5,8 @@
 //! transaction, so a call record is committed as soon as the thread reaches it. Failures are
 //! counted and reported by the next [`Op::Flush`], since the caller that queued the op has moved on.
 
-use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
+use std::time::Duration;
 
 use rusqlite::Connection;
 
@@ -37,11 +38,32 @@ pub(crate) enum Op {
     Flush(SyncSender<Result<(), (usize, String)>>),
 }
 
+/// How long the queue must stay empty before the connection's page cache is given back.
+///
+/// A busy switch queues a record every few milliseconds, so the cache stays warm under load; once
+/// a peak is over, SQLite would otherwise keep up to its whole cache (about 2 MB, filled as the
+/// call table grows) for good. Refilling it costs a few page reads on the next write, which come
+/// from the OS page cache.
+const RELEASE_CACHE_AFTER: Duration = Duration::from_secs(1);
+
 /// Runs until every sender is dropped, then returns (the store joins it on close).
 pub(crate) fn run(conn: Connection, ops: Receiver<Op>) {
     let mut failed = 0usize;
     let mut first_failure: Option<String> = None;
-    for op in ops {
+    // Whether the cache may hold pages read since it was last released.
+    let mut cache_used = false;
+    loop {
+        let op = match ops.recv_timeout(RELEASE_CACHE_AFTER) {
+            Ok(op) => op,
+            Err(RecvTimeoutError::Timeout) => {
+                if std::mem::take(&mut cache_used) {
+                    release_cache(&conn);
+                }
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => return,
+        };
+        cache_used = true;
         let result = match op {
             Op::UpsertRegistration(r) => rows::upsert_registration(&conn, &r),
             Op::RemoveRegistration { username, contact } => {
@@ -83,5 +105,13 @@ pub(crate) fn run(conn: Connection, ops: Receiver<Op>) {
             failed += 1;
             first_failure.get_or_insert_with(|| e.to_string());
         }
+    }
+}
+
+/// Frees the connection's page cache (`PRAGMA shrink_memory`); the data stays on disk.
+pub(crate) fn release_cache(conn: &Connection) {
+    if let Err(e) = conn.execute_batch("PRAGMA shrink_memory") {
+        // Only memory is at stake; the next idle spell tries again.
+        tracing::debug!(error = %e, "SQLite page cache not released");
     }
 }

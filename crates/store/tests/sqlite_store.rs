@@ -322,3 +322,33 @@ fn call_media_known_at_insert_is_stored() {
     store.flush().unwrap();
     assert_eq!(store.recent_calls(1).unwrap(), vec![record]);
 }
+
+/// The writer gives its page cache back after a second without ops, and the reader after every
+/// read; writes and reads on either side of that see the same data.
+#[test]
+fn writes_and_reads_after_the_page_cache_was_released() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let base = 1_700_000_000_000;
+    for i in 0..300 {
+        store
+            .insert_call_record(call(&format!("early-{i}"), base + i))
+            .unwrap();
+    }
+    store.flush().unwrap();
+    assert_eq!(store.recent_calls(1000).unwrap().len(), 300);
+    // Longer than the writer's idle spell: its cache is released before the next op.
+    std::thread::sleep(std::time::Duration::from_millis(1_300));
+    store
+        .update_call_media("node1", "early-7", Some(1_234), None, None)
+        .unwrap();
+    store
+        .insert_call_record(call("late", base + 10_000))
+        .unwrap();
+    store.flush().unwrap();
+    let calls = store.recent_calls(1000).unwrap();
+    assert_eq!(calls.len(), 301);
+    assert_eq!(calls[0].id, "late");
+    let updated = calls.iter().find(|c| c.id == "early-7").unwrap();
+    assert_eq!(updated.media.recording_duration_ms, Some(1_234));
+}

@@ -60,12 +60,10 @@ impl LegTable {
         let len = self.slots.len() as u32;
         // Every vacant slot at or past the new end went with the tail.
         drop(self.vacant.split_off(&len));
-        if self.slots.capacity() > 64 && self.slots.len() < self.slots.capacity() / 4 {
-            self.slots.shrink_to(self.slots.len() * 2);
-        }
-        if self.index.capacity() > 64 && self.index.len() < self.index.capacity() / 4 {
-            self.index.shrink_to(self.index.len() * 2);
-        }
+        // A slot holds a whole leg (hundreds of bytes): the limit is in
+        // bytes, so 64 idle slots are not kept for good (see `table`).
+        crate::table::shrink_vec_after_peak(&mut self.slots);
+        crate::table::shrink_after_peak(&mut self.index);
     }
 
     pub fn contains(&self, id: LegId) -> bool {
@@ -166,6 +164,8 @@ mod tests {
             "{}",
             table.slots.capacity()
         );
-        assert!(table.index.capacity() < 64, "{}", table.index.capacity());
+        // Small entries: the index may keep up to a few KiB (see `table`).
+        let index_bytes = table.index.capacity() * std::mem::size_of::<(LegId, u32)>();
+        assert!(index_bytes <= 4096, "{index_bytes}");
     }
 }

@@ -315,6 +315,8 @@ impl RtpEngine {
             self.send(worker, Command::Release { id: leg });
             self.pool.release(port);
         }
+        // Grown to the peak's legs; give it back once the calls are gone.
+        crate::table::shrink_after_peak(&mut self.legs);
     }
 
     /// Record `caller` (left) and `operator` (right) into

@@ -13,6 +13,7 @@ use sip::{Request, Response};
 use super::call::{Call, TxRole};
 use super::{requests, Core};
 use crate::media::{LegId, MediaEvent};
+use crate::table::shrink_after_peak;
 use crate::transport::Peer;
 
 pub(super) type CallKey = u64;
@@ -382,14 +383,5 @@ pub(super) fn handle_timeout(core: &mut Core, now: Instant) {
             call.handle_timeout(core, now);
             settle(core, call, now);
         }
-    }
-}
-
-/// Shrink `map` to twice its length when it is under a quarter full (and
-/// not tiny): a shrink halves the capacity at most once per halving of
-/// the contents, so the rehash cost stays amortised.
-fn shrink_after_peak<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>) {
-    if map.capacity() > 64 && map.len() < map.capacity() / 4 {
-        map.shrink_to(map.len() * 2);
     }
 }

@@ -187,12 +187,15 @@ struct Entry<T> {
     scheduled: Option<Instant>,
 }
 
-/// Tables smaller than this are never shrunk (not worth the rehash).
-const SHRINK_ABOVE: usize = 64;
+/// Tables holding less than this are never shrunk (not worth the rehash).
+/// In bytes, not entries: an entry holds a whole message, so 64 idle
+/// entries were still tens of KiB kept after a peak.
+const SHRINK_ABOVE_BYTES: usize = 4096;
 
 /// Shrink `map` to twice its length when it is under a quarter full.
 fn shrink_after_peak<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>) {
-    if map.capacity() > SHRINK_ABOVE && map.len() < map.capacity() / 4 {
+    let bytes = map.capacity() * std::mem::size_of::<(K, V)>();
+    if bytes > SHRINK_ABOVE_BYTES && map.len() < map.capacity() / 4 {
         map.shrink_to(map.len() * 2);
     }
 }
@@ -671,7 +674,9 @@ impl<T: Target> TransactionLayer<T> {
         shrink_after_peak(&mut self.clients);
         shrink_after_peak(&mut self.servers);
         shrink_after_peak(&mut self.acks);
-        if self.timers.capacity() > SHRINK_ABOVE && self.timers.len() < self.timers.capacity() / 4 {
+        let timer_bytes =
+            self.timers.capacity() * std::mem::size_of::<Reverse<(Instant, TransactionId)>>();
+        if timer_bytes > SHRINK_ABOVE_BYTES && self.timers.len() < self.timers.capacity() / 4 {
             self.timers.shrink_to(self.timers.len() * 2);
         }
         if let Some(cancel) = entry.pending_cancel {
