@@ -79,7 +79,11 @@ impl PortPool {
         rtp.set_nonblocking(true)?;
         rtcp.set_nonblocking(true)?;
         for socket in [&rtp, &rtcp] {
-            mark_media_socket(socket, self.ip)?;
+            // Marking is a refinement, not a condition for carrying audio:
+            // a system that refuses an option still gets its calls.
+            if let Err(e) = mark_media_socket(socket, self.ip) {
+                tracing::debug!(port, "media socket left unmarked: {e}");
+            }
         }
         Ok(PortPair { port, rtp, rtcp })
     }
