@@ -31,7 +31,11 @@ pub enum ClientInviteState {
 #[derive(Debug)]
 pub struct ClientInvite {
     state: ClientInviteState,
-    request: Request,
+    /// The INVITE: whole while it may be re-sent or cancelled, cut down to
+    /// what a dialog is built from once a 2xx arrived (Timer M keeps the
+    /// transaction 32 s, and the TU may still need to build a dialog for a
+    /// late fork's 2xx), dropped once a non-2xx was ACKed.
+    request: Option<Request>,
     reliable: bool,
     config: TimerConfig,
     timer_a: Option<Retransmit>,
@@ -50,7 +54,7 @@ impl ClientInvite {
         out.push_back(TxOutput::Send(Message::Request(request.clone())));
         ClientInvite {
             state: ClientInviteState::Calling,
-            request,
+            request: Some(request),
             reliable,
             config,
             // Reliable transports retransmit for us: no Timer A.
@@ -67,8 +71,9 @@ impl ClientInvite {
         self.state
     }
 
-    pub fn request(&self) -> &Request {
-        &self.request
+    /// The INVITE while the transaction may need it (see the field).
+    pub fn request(&self) -> Option<&Request> {
+        self.request.as_ref()
     }
 
     /// A response matched to this transaction by the layer.
@@ -87,16 +92,21 @@ impl ClientInvite {
                 }
                 200..=299 => {
                     self.state = Accepted;
+                    if let Some(invite) = &mut self.request {
+                        keep_dialog_part(invite);
+                    }
                     self.timer_a = None;
                     self.timer_b = None;
                     self.timer_m = Some(now + self.config.t1x64());
                     self.pass_up(response);
                 }
                 300..=699 => {
-                    let ack = build_ack(&self.request, &response);
-                    self.out
-                        .push_back(TxOutput::Send(Message::Request(ack.clone())));
-                    self.ack = Some(ack);
+                    if let Some(invite) = self.request.take() {
+                        let ack = build_ack(&invite, &response);
+                        self.out
+                            .push_back(TxOutput::Send(Message::Request(ack.clone())));
+                        self.ack = Some(ack);
+                    }
                     self.timer_a = None;
                     self.timer_b = None;
                     self.pass_up(response);
@@ -139,8 +149,10 @@ impl ClientInvite {
             }
             if let Some(a) = self.timer_a.as_mut().filter(|a| a.is_due(now)) {
                 a.fire(now);
-                self.out
-                    .push_back(TxOutput::Send(Message::Request(self.request.clone())));
+                if let Some(invite) = &self.request {
+                    self.out
+                        .push_back(TxOutput::Send(Message::Request(invite.clone())));
+                }
             }
         }
         if (self.state == Completed && due(self.timer_d, now))
@@ -159,7 +171,7 @@ impl ClientInvite {
     }
 
     pub fn poll_output(&mut self) -> Option<TxOutput> {
-        self.out.pop_front()
+        super::pop_output(&mut self.out)
     }
 
     /// The next instant `handle_timeout` has work to do.
@@ -185,6 +197,19 @@ impl ClientInvite {
         self.timer_m = None;
         self.out.push_back(TxOutput::Event(TxEvent::Terminated));
     }
+}
+
+/// What a dialog is built from (RFC 3261 12.1.2: Call-ID, From, To, CSeq,
+/// Contact and the Request-URI; Route for the route set): the rest of an
+/// accepted INVITE, its body above all, is not needed again.
+fn keep_dialog_part(invite: &mut Request) {
+    const DIALOG: [&str; 6] = ["Call-ID", "From", "To", "CSeq", "Contact", "Route"];
+    invite
+        .headers
+        .0
+        .retain(|h| DIALOG.iter().any(|d| h.name.eq_ignore_ascii_case(d)));
+    invite.headers.0.shrink_to_fit();
+    invite.body = Vec::new();
 }
 
 /// The ACK a client transaction sends for a non-2xx final (RFC 3261
@@ -444,5 +469,47 @@ mod tests {
         assert_eq!(cancel.headers.get("To"), req.headers.get("To"));
         assert_eq!(cancel.headers.get("From"), req.headers.get("From"));
         assert_eq!(cancel.headers.get("Call-ID"), req.headers.get("Call-ID"));
+    }
+
+    #[test]
+    fn accepted_keeps_only_the_dialog_part_of_the_invite() {
+        let now = t0();
+        let mut req = invite("z9hG4bKa");
+        req.headers.push("Contact", "<sip:us@192.0.2.1:5060>");
+        req.headers.push("Content-Type", "application/sdp");
+        req.body = b"v=0\r\n".to_vec();
+        let mut tx = ClientInvite::new(req.clone(), false, TimerConfig::default(), now);
+        assert_eq!(tx.request(), Some(&req), "whole while it may be re-sent");
+        drain(&mut tx);
+        tx.handle_response(response(&req, 200), now + ms(300));
+        drain(&mut tx);
+        let kept = tx
+            .request()
+            .expect("a late fork's 2xx still needs a dialog");
+        assert!(kept.body.is_empty());
+        assert_eq!(kept.headers.get("Via"), None);
+        assert_eq!(kept.headers.get("Content-Type"), None);
+        for name in ["Call-ID", "From", "To", "CSeq", "Contact"] {
+            assert_eq!(kept.headers.get(name), req.headers.get(name), "{name}");
+        }
+        assert_eq!(kept.uri, req.uri);
+        let mut ok = response(&req, 200);
+        ok.headers.push("Contact", "<sip:them@192.0.2.9:5060>");
+        let dialog = crate::dialog::Dialog::uac(kept, &ok);
+        assert!(dialog.is_ok(), "{dialog:?}");
+        assert_eq!(tx.out.capacity(), 0);
+    }
+
+    #[test]
+    fn completed_keeps_the_ack_not_the_invite() {
+        let now = t0();
+        let req = invite("z9hG4bKa");
+        let mut tx = ClientInvite::new(req.clone(), false, TimerConfig::default(), now);
+        drain(&mut tx);
+        tx.handle_response(response(&req, 486), now + ms(300));
+        assert_eq!(sends(&drain(&mut tx)), 1, "the ACK");
+        assert_eq!(tx.request(), None);
+        tx.handle_response(response(&req, 486), now + ms(400));
+        assert_eq!(sends(&drain(&mut tx)), 1, "the ACK again");
     }
 }

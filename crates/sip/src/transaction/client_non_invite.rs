@@ -28,7 +28,8 @@ pub enum ClientNonInviteState {
 #[derive(Debug)]
 pub struct ClientNonInvite {
     state: ClientNonInviteState,
-    request: Request,
+    /// Dropped once a final arrives: nothing is re-sent after that.
+    request: Option<Request>,
     reliable: bool,
     config: TimerConfig,
     timer_e: Option<Retransmit>,
@@ -44,7 +45,7 @@ impl ClientNonInvite {
         out.push_back(TxOutput::Send(Message::Request(request.clone())));
         ClientNonInvite {
             state: ClientNonInviteState::Trying,
-            request,
+            request: Some(request),
             reliable,
             config,
             timer_e: (!reliable).then(|| Retransmit::start(now, config.t1, Some(config.t2))),
@@ -58,8 +59,9 @@ impl ClientNonInvite {
         self.state
     }
 
-    pub fn request(&self) -> &Request {
-        &self.request
+    /// The request, until a final response arrived.
+    pub fn request(&self) -> Option<&Request> {
+        self.request.as_ref()
     }
 
     pub fn handle_response(&mut self, response: Response, now: Instant) {
@@ -83,6 +85,7 @@ impl ClientNonInvite {
                 self.out
                     .push_back(TxOutput::Event(TxEvent::Response(response)));
                 self.state = Completed;
+                self.request = None;
                 if self.reliable {
                     self.terminate();
                 } else {
@@ -105,8 +108,10 @@ impl ClientNonInvite {
                 }
                 if let Some(e) = self.timer_e.as_mut().filter(|e| e.is_due(now)) {
                     e.fire(now);
-                    self.out
-                        .push_back(TxOutput::Send(Message::Request(self.request.clone())));
+                    if let Some(request) = &self.request {
+                        self.out
+                            .push_back(TxOutput::Send(Message::Request(request.clone())));
+                    }
                 }
             }
             Completed => {
@@ -129,7 +134,7 @@ impl ClientNonInvite {
     }
 
     pub fn poll_output(&mut self) -> Option<TxOutput> {
-        self.out.pop_front()
+        super::pop_output(&mut self.out)
     }
 
     pub fn poll_timeout(&self) -> Option<Instant> {
@@ -325,5 +330,22 @@ mod tests {
             ]
         );
         assert_eq!(tx.poll_timeout(), None);
+    }
+
+    #[test]
+    fn completed_drops_the_request_and_the_queue() {
+        let now = t0();
+        let req = request(Method::Bye, "z9hG4bKc");
+        let mut tx = ClientNonInvite::new(req.clone(), false, TimerConfig::default(), now);
+        assert_eq!(tx.request(), Some(&req));
+        drain(&mut tx);
+        tx.handle_response(response(&req, 200), now + ms(10));
+        drain(&mut tx);
+        assert_eq!(tx.state(), ClientNonInviteState::Completed);
+        assert_eq!(tx.request(), None, "Timer K must not hold the request");
+        assert_eq!(tx.out.capacity(), 0);
+        // Nothing is re-sent while Timer K runs.
+        tx.handle_timeout(now + ms(1000));
+        assert!(drain(&mut tx).is_empty());
     }
 }

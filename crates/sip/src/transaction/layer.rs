@@ -157,7 +157,9 @@ impl Machine {
         }
     }
 
-    fn request(&self) -> &Request {
+    /// The request, while the machine keeps it (each one drops it, or cuts
+    /// it down, once nothing more will be sent for it).
+    fn request(&self) -> Option<&Request> {
         match self {
             Machine::ClientInvite(m) => m.request(),
             Machine::ClientNonInvite(m) => m.request(),
@@ -243,9 +245,13 @@ impl<T: Target> TransactionLayer<T> {
     }
 
     /// The request that started a live transaction (the INVITE of a client
-    /// transaction, say, to build the dialog from its 2xx).
+    /// transaction, say, to build the dialog from its 2xx), while the
+    /// transaction keeps it: a server transaction drops it once nothing more
+    /// can be sent for it, an INVITE client transaction keeps only its
+    /// dialog headers once a 2xx arrived, a non-INVITE one drops it at its
+    /// final response.
     pub fn request(&self, tx: TransactionId) -> Option<&Request> {
-        self.entries.get(&tx).map(|e| e.machine.request())
+        self.entries.get(&tx).and_then(|e| e.machine.request())
     }
 
     /// A message from the network. Errors mean it cannot be matched (no Via
@@ -442,7 +448,7 @@ impl<T: Target> TransactionLayer<T> {
             Machine::ServerInvite(m) => {
                 m.respond(response, now)?;
                 if (200..=299).contains(&status) && entry.ack_key.is_none() {
-                    if let Some(key) = AckKey::for_request(m.request()) {
+                    if let Some(key) = m.request().and_then(AckKey::for_request) {
                         self.acks.insert(key.clone(), tx);
                         entry.ack_key = Some(key);
                     }
@@ -474,9 +480,10 @@ impl<T: Target> TransactionLayer<T> {
             .get(&invite_tx)
             .ok_or(TransactionError::UnknownTransaction(invite_tx))?;
         let (state, cancel, target) = match &entry.machine {
-            Machine::ClientInvite(m) => {
-                (m.state(), build_cancel(m.request()), entry.target.clone())
-            }
+            Machine::ClientInvite(m) => match m.request() {
+                Some(invite) => (m.state(), build_cancel(invite), entry.target.clone()),
+                None => return Err(TransactionError::NotCancellable(invite_tx)),
+            },
             _ => return Err(TransactionError::NotCancellable(invite_tx)),
         };
         if let Some(pending) = entry.pending_cancel {
@@ -624,8 +631,10 @@ impl<T: Target> TransactionLayer<T> {
     /// was waiting for a provisional, or drop it once a final arrived.
     fn settle_pending_cancel(&mut self, invite_tx: TransactionId, status: u16, now: Instant) {
         let pending = self.entries.get(&invite_tx).and_then(|e| {
-            e.pending_cancel
-                .map(|c| (c, build_cancel(e.machine.request()), e.target.clone()))
+            e.pending_cancel.map(|c| {
+                let cancel = e.machine.request().map(build_cancel);
+                (c, cancel, e.target.clone())
+            })
         });
         let Some((cancel_id, cancel, target)) = pending else {
             return;
@@ -633,7 +642,9 @@ impl<T: Target> TransactionLayer<T> {
         if let Some(e) = self.entries.get_mut(&invite_tx) {
             e.pending_cancel = None;
         }
-        if (100..=199).contains(&status) {
+        // A provisional leaves the INVITE whole; a final (after which no
+        // CANCEL is sent) may have cut it down or dropped it.
+        if let (100..=199, Some(cancel)) = (status, cancel) {
             if let Err(_e) = self.start_client(cancel_id, cancel, target, now) {
                 self.out
                     .push_back(Output::Event(TuEvent::Terminated { tx: cancel_id }));

@@ -105,6 +105,18 @@ pub enum TxOutput {
     Event(TxEvent),
 }
 
+/// Takes a machine's next output. A drained queue gives its buffer back:
+/// a transaction lives on for up to 32 s after its last output (Timers J, L,
+/// M), and tens of thousands of idle queues each holding a few messages'
+/// worth of capacity were a large part of the switch's peak memory.
+fn pop_output(out: &mut std::collections::VecDeque<TxOutput>) -> Option<TxOutput> {
+    let next = out.pop_front();
+    if next.is_none() && out.capacity() > 0 {
+        *out = std::collections::VecDeque::new();
+    }
+    next
+}
+
 /// Errors of the transaction layer: a caller asked for something the state
 /// machine does not allow, or a message lacks what transactions need.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

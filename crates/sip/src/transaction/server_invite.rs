@@ -45,7 +45,10 @@ impl ServerInviteState {
 #[derive(Debug)]
 pub struct ServerInvite {
     state: ServerInviteState,
-    request: Request,
+    /// The INVITE, until nothing more can be sent for it: dropped with the
+    /// last response once the 2xx is ACKed (Timer L keeps the transaction
+    /// 32 s after that) or once the ACK for a non-2xx arrived.
+    request: Option<Request>,
     reliable: bool,
     config: TimerConfig,
     /// Last response sent, re-sent for a retransmitted INVITE.
@@ -67,7 +70,7 @@ impl ServerInvite {
     pub fn new(request: Request, reliable: bool, config: TimerConfig, now: Instant) -> Self {
         ServerInvite {
             state: ServerInviteState::Proceeding,
-            request,
+            request: Some(request),
             reliable,
             config,
             last_response: None,
@@ -86,8 +89,9 @@ impl ServerInvite {
         self.state
     }
 
-    pub fn request(&self) -> &Request {
-        &self.request
+    /// The INVITE while a response may still be sent for it (see the field).
+    pub fn request(&self) -> Option<&Request> {
+        self.request.as_ref()
     }
 
     /// True once the 2xx this transaction sent has been ACKed.
@@ -156,6 +160,8 @@ impl ServerInvite {
                 self.state = ServerInviteState::Confirmed;
                 self.timer_g = None;
                 self.timer_h = None;
+                self.request = None;
+                self.last_response = None;
                 if self.reliable {
                     self.terminate();
                 } else {
@@ -165,6 +171,8 @@ impl ServerInvite {
             ServerInviteState::Accepted => {
                 self.acked = true;
                 self.retransmit_2xx = None;
+                self.request = None;
+                self.last_response = None;
             }
             _ => {}
         }
@@ -176,8 +184,10 @@ impl ServerInvite {
             Proceeding => {
                 if due(self.timer_trying, now) {
                     self.timer_trying = None;
-                    let trying = Response::for_request(&self.request, 100);
-                    self.send(trying);
+                    if let Some(invite) = &self.request {
+                        let trying = Response::for_request(invite, 100);
+                        self.send(trying);
+                    }
                 }
             }
             Completed => {
@@ -222,7 +232,7 @@ impl ServerInvite {
     }
 
     pub fn poll_output(&mut self) -> Option<TxOutput> {
-        self.out.pop_front()
+        super::pop_output(&mut self.out)
     }
 
     pub fn poll_timeout(&self) -> Option<Instant> {
@@ -499,5 +509,38 @@ mod tests {
                 state: "Completed"
             }
         );
+    }
+
+    #[test]
+    fn acked_2xx_drops_the_invite_and_the_response() {
+        let now = t0();
+        let (mut tx, req) = new_tx(false, now);
+        tx.respond(response(&req, 200), now).unwrap();
+        drain(&mut tx);
+        assert_eq!(
+            tx.request(),
+            Some(&req),
+            "kept while the 2xx may be re-sent"
+        );
+        tx.handle_ack(now + ms(100));
+        assert_eq!(tx.request(), None, "Timer L must not hold the INVITE");
+        assert!(tx.last_response.is_none());
+        assert_eq!(tx.out.capacity(), 0);
+        tx.handle_retransmission(now + ms(200));
+        tx.handle_timeout(now + ms(600));
+        assert!(drain(&mut tx).is_empty());
+    }
+
+    #[test]
+    fn confirmed_drops_the_invite_and_the_response() {
+        let now = t0();
+        let (mut tx, req) = new_tx(false, now);
+        tx.respond(response(&req, 486), now).unwrap();
+        drain(&mut tx);
+        tx.handle_retransmission(now + ms(100));
+        assert_eq!(sent_status(&drain(&mut tx)), [486], "re-sent until the ACK");
+        tx.handle_ack(now + ms(200));
+        assert_eq!(tx.request(), None);
+        assert!(tx.last_response.is_none());
     }
 }

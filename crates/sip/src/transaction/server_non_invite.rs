@@ -36,7 +36,9 @@ impl ServerNonInviteState {
 #[derive(Debug)]
 pub struct ServerNonInvite {
     state: ServerNonInviteState,
-    request: Request,
+    /// Dropped once a final is sent: only the response is re-sent after
+    /// that, and Timer J keeps a completed transaction for 32 s.
+    request: Option<Request>,
     reliable: bool,
     config: TimerConfig,
     last_response: Option<Response>,
@@ -48,7 +50,7 @@ impl ServerNonInvite {
     pub fn new(request: Request, reliable: bool, config: TimerConfig, _now: Instant) -> Self {
         ServerNonInvite {
             state: ServerNonInviteState::Trying,
-            request,
+            request: Some(request),
             reliable,
             config,
             last_response: None,
@@ -61,8 +63,9 @@ impl ServerNonInvite {
         self.state
     }
 
-    pub fn request(&self) -> &Request {
-        &self.request
+    /// The request, until a final response was sent.
+    pub fn request(&self) -> Option<&Request> {
+        self.request.as_ref()
     }
 
     pub fn respond(&mut self, response: Response, now: Instant) -> Result<(), TransactionError> {
@@ -75,6 +78,7 @@ impl ServerNonInvite {
             }
             (Trying | Proceeding, 200..=699) => {
                 self.state = Completed;
+                self.request = None;
                 self.send(response);
                 if self.reliable {
                     self.terminate();
@@ -120,7 +124,7 @@ impl ServerNonInvite {
     }
 
     pub fn poll_output(&mut self) -> Option<TxOutput> {
-        self.out.pop_front()
+        super::pop_output(&mut self.out)
     }
 
     pub fn poll_timeout(&self) -> Option<Instant> {
@@ -218,5 +222,24 @@ mod tests {
         tx.respond(response(&req, 200), now).unwrap();
         assert!(tx.respond(response(&req, 500), now).is_err());
         assert!(tx.respond(response(&req, 180), now).is_err());
+    }
+
+    #[test]
+    fn completed_keeps_only_the_response_and_no_queue() {
+        let now = t0();
+        let req = request(Method::Bye, "z9hG4bKn");
+        let mut tx = ServerNonInvite::new(req.clone(), false, TimerConfig::default(), now);
+        assert_eq!(tx.request(), Some(&req));
+        tx.respond(response(&req, 200), now).unwrap();
+        assert_eq!(tx.request(), None, "Timer J must not hold the request");
+        drain(&mut tx);
+        assert_eq!(
+            tx.out.capacity(),
+            0,
+            "a drained queue gives its buffer back"
+        );
+        // The response is still there for a retransmitted request.
+        tx.handle_retransmission(now + ms(100));
+        assert_eq!(sent_status(&drain(&mut tx)), [200]);
     }
 }
