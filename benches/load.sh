@@ -237,6 +237,10 @@ run_step() {
         >/dev/null 2>&1) &
     UAC=$!
     PIDS+=("$UAC")
+    # SIPp has been seen to hang after its last call, past its own -timeout
+    # (asleep, every call done): stop it then, or the run waits forever.
+    (sleep $((STEP_SECS + CALL_SECS + 45)) && kill "$UAC" 2>/dev/null) &
+    UAC_WATCHDOG=$!
     # Concurrency is steady once the first calls end (after CALL_SECS).
     sleep $((CALL_SECS + 1))
     c0=$(cpu_ticks "$SW"); m0=$(media_ticks "$SW"); o0=$(udp_out); t0=$(now)
@@ -247,6 +251,7 @@ run_step() {
     RSS=$(rss_kb "$SW")
     CONC=$(stat_col "$DIR/stat.csv" "CurrentCall" 2>/dev/null || echo 0)
     wait "$UAC" || true
+    kill "$UAC_WATCHDOG" 2>/dev/null || true
     OK=$(stat_col "$DIR/stat.csv" "SuccessfulCall(C)")
     FAILED=$(stat_col "$DIR/stat.csv" "FailedCall(C)")
     RETRANS=$(stat_col "$DIR/stat.csv" "Retransmissions(C)")

@@ -19,6 +19,10 @@ use crate::switch::{Core, Effect, WallClock};
 use crate::transport::{Inbound, Transports};
 use crate::webhook::Webhooks;
 
+/// How long the core waits without a SIP message before it empties its
+/// thread cache.
+const CACHE_QUIET: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Runs the switch on `plan`, read from `config_path` (`None`: the config
 /// built into the binary, which cannot be reloaded).
 pub async fn run(plan: dialplan::Plan, config_path: Option<PathBuf>) -> anyhow::Result<()> {
@@ -140,6 +144,11 @@ pub async fn run(plan: dialplan::Plan, config_path: Option<PathBuf>) -> anyhow::
     }
 
     let mut terminate = shutdown_signal();
+    // This thread allocates per SIP message: it keeps a cache, emptied once
+    // no message came for a second (see thread_cache.rs).
+    crate::thread_cache::enable();
+    let mut cache_dirty = false;
+    let mut last_message = tokio::time::Instant::now();
     loop {
         // First thing each turn, so what start_trunk_registrations queued goes out.
         apply_effects(&mut core, &transports, &*store, &mut book, &webhooks);
@@ -151,11 +160,23 @@ pub async fn run(plan: dialplan::Plan, config_path: Option<PathBuf>) -> anyhow::
                 None => std::future::pending().await,
             }
         };
+        let quiet = async {
+            match cache_dirty {
+                true => tokio::time::sleep_until(last_message + CACHE_QUIET).await,
+                false => std::future::pending().await,
+            }
+        };
         tokio::select! {
             Some(item) = inbound_rx.recv() => {
+                cache_dirty = true;
+                last_message = tokio::time::Instant::now();
                 match item {
                     Inbound::Message { peer, data } => core.handle_message(peer, &data, now_instant()),
                 }
+            }
+            _ = quiet => {
+                crate::thread_cache::flush();
+                cache_dirty = false;
             }
             Some(ev) = media_rx.recv() => core.handle_media_event(ev, now_instant()),
             Some(report) = report_rx.recv() => core.handle_media_report(report, now_instant()),

@@ -11,6 +11,7 @@ pub mod reload;
 pub mod rtp;
 pub mod switch;
 mod table;
+pub mod thread_cache;
 pub mod transport;
 pub mod webhook;
 

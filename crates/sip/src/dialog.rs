@@ -361,6 +361,29 @@ impl Dialog {
 
 /// Requests that may change the remote target (RFC 3261 INVITE, RFC 3311
 /// UPDATE).
+/// Headers a dialog is built from: `Dialog::uas` and `Dialog::uac` read
+/// nothing else of an INVITE (RFC 3261 12.1.1, 12.1.2).
+const DIALOG_HEADERS: [&str; 6] = ["Call-ID", "From", "To", "CSeq", "Contact", "Record-Route"];
+
+/// The part of an INVITE a dialog is built from, for whoever keeps an INVITE
+/// only to build dialogs from later responses: a call leg for the whole call,
+/// an INVITE client transaction for Timer M. The body and every other header
+/// are dropped (an INVITE with SDP is mostly body and headers no dialog reads).
+pub fn dialog_part(invite: &Request) -> Request {
+    let mut part = Request::new(invite.method.clone(), invite.uri.clone());
+    part.headers.0 = invite
+        .headers
+        .iter()
+        .filter(|h| {
+            DIALOG_HEADERS
+                .iter()
+                .any(|d| h.name.eq_ignore_ascii_case(d))
+        })
+        .cloned()
+        .collect();
+    part
+}
+
 fn is_target_refresh(method: &Method) -> bool {
     matches!(method, Method::Invite | Method::Update)
 }
@@ -650,5 +673,28 @@ mod tests {
             .collect();
         assert_eq!(routes, ["sip:op1@192.0.2.10:5062"]);
         assert_eq!(uac.next_hop().host, "strict.example");
+    }
+
+    #[test]
+    fn dialog_part_builds_the_same_dialogs() {
+        let mut inv = invite();
+        inv.headers.push("Content-Type", "application/sdp");
+        inv.body = b"v=0\r\n".to_vec();
+        let part = dialog_part(&inv);
+        assert!(part.body.is_empty());
+        assert_eq!(part.headers.get("Via"), None);
+        assert_eq!(part.headers.get("Max-Forwards"), None);
+        assert_eq!(part.headers.get_all("Record-Route").count(), 2);
+        for status in [180, 200] {
+            let resp = answer(&inv, status);
+            assert_eq!(
+                format!("{:?}", Dialog::uas(&part, &resp).unwrap()),
+                format!("{:?}", Dialog::uas(&inv, &resp).unwrap())
+            );
+            assert_eq!(
+                format!("{:?}", Dialog::uac(&part, &resp).unwrap()),
+                format!("{:?}", Dialog::uac(&inv, &resp).unwrap())
+            );
+        }
     }
 }

@@ -243,7 +243,7 @@ impl Call {
         let caller_leg = Leg {
             state: LegState::Calling,
             call_id: req.call_id().ok()?.to_string(),
-            invite: req.clone(),
+            invite: sip::dialog::dialog_part(req),
             dialog: None,
             peer: source,
             invite_tx: Some(tx),

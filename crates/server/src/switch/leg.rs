@@ -29,8 +29,10 @@ pub(super) enum LegState {
 pub(super) struct Leg {
     pub state: LegState,
     pub call_id: String,
-    /// The INVITE that opened the leg (theirs on the caller's leg, ours on
-    /// callee legs).
+    /// What dialogs are built from of the INVITE that opened the leg (theirs
+    /// on the caller's leg, ours on callee legs): `sip::dialog::dialog_part`,
+    /// not the whole INVITE, which the leg would otherwise hold, SDP and all,
+    /// for the whole call.
     pub invite: Request,
     pub dialog: Option<Dialog>,
     /// Where their packets come from / go to (NAT-aware: the source seen).

@@ -93,7 +93,7 @@ impl ClientInvite {
                 200..=299 => {
                     self.state = Accepted;
                     if let Some(invite) = &mut self.request {
-                        keep_dialog_part(invite);
+                        *invite = crate::dialog::dialog_part(invite);
                     }
                     self.timer_a = None;
                     self.timer_b = None;
@@ -197,19 +197,6 @@ impl ClientInvite {
         self.timer_m = None;
         self.out.push_back(TxOutput::Event(TxEvent::Terminated));
     }
-}
-
-/// What a dialog is built from (RFC 3261 12.1.2: Call-ID, From, To, CSeq,
-/// Contact and the Request-URI; Route for the route set): the rest of an
-/// accepted INVITE, its body above all, is not needed again.
-fn keep_dialog_part(invite: &mut Request) {
-    const DIALOG: [&str; 6] = ["Call-ID", "From", "To", "CSeq", "Contact", "Route"];
-    invite
-        .headers
-        .0
-        .retain(|h| DIALOG.iter().any(|d| h.name.eq_ignore_ascii_case(d)));
-    invite.headers.0.shrink_to_fit();
-    invite.body = Vec::new();
 }
 
 /// The ACK a client transaction sends for a non-2xx final (RFC 3261

@@ -85,7 +85,7 @@ impl Call {
         let mut leg = Leg {
             state: LegState::Calling,
             call_id,
-            invite: invite.clone(),
+            invite: sip::dialog::dialog_part(&invite),
             dialog: None,
             peer,
             invite_tx: None,
