@@ -145,10 +145,11 @@ pub async fn run(plan: dialplan::Plan, config_path: Option<PathBuf>) -> anyhow::
 
     let mut terminate = shutdown_signal();
     // This thread allocates per SIP message: it keeps a cache, emptied once
-    // no message came for a second (see thread_cache.rs).
+    // it has had nothing to do for a second (see thread_cache.rs). Timers
+    // count as work: after a peak, expiring transactions free for 32 s more.
     crate::thread_cache::enable();
     let mut cache_dirty = false;
-    let mut last_message = tokio::time::Instant::now();
+    let mut last_work = tokio::time::Instant::now();
     loop {
         // First thing each turn, so what start_trunk_registrations queued goes out.
         apply_effects(&mut core, &transports, &*store, &mut book, &webhooks);
@@ -162,14 +163,12 @@ pub async fn run(plan: dialplan::Plan, config_path: Option<PathBuf>) -> anyhow::
         };
         let quiet = async {
             match cache_dirty {
-                true => tokio::time::sleep_until(last_message + CACHE_QUIET).await,
+                true => tokio::time::sleep_until(last_work + CACHE_QUIET).await,
                 false => std::future::pending().await,
             }
         };
         tokio::select! {
             Some(item) = inbound_rx.recv() => {
-                cache_dirty = true;
-                last_message = tokio::time::Instant::now();
                 match item {
                     Inbound::Message { peer, data } => core.handle_message(peer, &data, now_instant()),
                 }
@@ -177,6 +176,7 @@ pub async fn run(plan: dialplan::Plan, config_path: Option<PathBuf>) -> anyhow::
             _ = quiet => {
                 crate::thread_cache::flush();
                 cache_dirty = false;
+                continue;
             }
             Some(ev) = media_rx.recv() => core.handle_media_event(ev, now_instant()),
             Some(report) = report_rx.recv() => core.handle_media_report(report, now_instant()),
@@ -191,6 +191,8 @@ pub async fn run(plan: dialplan::Plan, config_path: Option<PathBuf>) -> anyhow::
                 break;
             }
         }
+        cache_dirty = true;
+        last_work = tokio::time::Instant::now();
     }
     // Remove our bindings at the trunk providers, answering their
     // challenges, for at most 2 s.
