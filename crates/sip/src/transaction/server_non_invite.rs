@@ -13,6 +13,7 @@ use std::time::Instant;
 use super::timers::{due, earliest, TimerConfig};
 use super::{TransactionError, TxEvent, TxOutput};
 use crate::message::{Message, Request, Response};
+use crate::parse::parse_message;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ServerNonInviteState {
@@ -41,7 +42,10 @@ pub struct ServerNonInvite {
     request: Option<Request>,
     reliable: bool,
     config: TimerConfig,
-    last_response: Option<Response>,
+    /// The last response, kept as the bytes it went out as: one allocation
+    /// instead of a parsed message's dozens, for the 32 s Timer J keeps a
+    /// completed transaction. Parsed again for a retransmitted request.
+    last_response: Option<Box<[u8]>>,
     timer_j: Option<Instant>,
     out: VecDeque<TxOutput>,
 }
@@ -103,9 +107,13 @@ impl ServerNonInvite {
             self.state,
             ServerNonInviteState::Proceeding | ServerNonInviteState::Completed
         ) {
-            if let Some(r) = &self.last_response {
-                self.out
-                    .push_back(TxOutput::Send(Message::Response(r.clone())));
+            // What the serializer wrote always parses back (the sip crate's
+            // round-trip tests); if it ever did not, the far end retransmits
+            // again and Timer J ends the transaction.
+            if let Some(Ok(again @ Message::Response(_))) =
+                self.last_response.as_deref().map(parse_message)
+            {
+                self.out.push_back(TxOutput::Send(again));
             }
         }
     }
@@ -132,9 +140,9 @@ impl ServerNonInvite {
     }
 
     fn send(&mut self, response: Response) {
+        self.last_response = Some(response.to_bytes().into_boxed_slice());
         self.out
-            .push_back(TxOutput::Send(Message::Response(response.clone())));
-        self.last_response = Some(response);
+            .push_back(TxOutput::Send(Message::Response(response)));
     }
 
     fn terminate(&mut self) {
@@ -181,10 +189,19 @@ mod tests {
         assert_eq!(sent_status(&drain(&mut tx)), [100]);
         tx.handle_retransmission(now + ms(1500));
         assert_eq!(sent_status(&drain(&mut tx)), [100]);
-        tx.respond(response(&req, 200), now + ms(1600)).unwrap();
+        let ok = response(&req, 200);
+        tx.respond(ok.clone(), now + ms(1600)).unwrap();
         assert_eq!(sent_status(&drain(&mut tx)), [200]);
         tx.handle_retransmission(now + ms(3500));
-        assert_eq!(sent_status(&drain(&mut tx)), [200]);
+        let again = drain(&mut tx);
+        let [TxOutput::Send(resent)] = again.as_slice() else {
+            panic!("expected one send, got {again:?}");
+        };
+        assert_eq!(
+            resent.to_bytes(),
+            ok.to_bytes(),
+            "the same response on the wire again, from the bytes kept"
+        );
     }
 
     #[test]
