@@ -3,7 +3,7 @@
 //!
 //! A thread cache keeps objects its thread freed for its next allocations.
 //! After a load peak such a cache still holds hundreds of the peak's objects,
-//! and each one pins the page-sized slab it sits in (jemalloc gives a slab back
+//! and each one pins the slab it sits in (jemalloc gives a slab back
 //! only once every object in it is free); a thread that has gone quiet never
 //! trims its cache. So the switch is built with thread caches off
 //! (`tcache:false` in `.cargo/config.toml`), and the one thread that allocates
