@@ -19,8 +19,8 @@ use crate::switch::{Core, Effect, WallClock};
 use crate::transport::{Inbound, Transports};
 use crate::webhook::Webhooks;
 
-/// How long the core waits without a SIP message before it empties its
-/// thread cache.
+/// How long the core waits with nothing to do (no message, media event or
+/// timer) before it empties its thread cache.
 const CACHE_QUIET: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Runs the switch on `plan`, read from `config_path` (`None`: the config
