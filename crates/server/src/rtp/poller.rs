@@ -1,5 +1,13 @@
 //! A media worker's readiness loop: one level-triggered epoll set per
-//! worker thread, plus an eventfd that wakes it when a command arrives.
+//! worker thread, plus an eventfd that wakes it when a command arrives and a
+//! timerfd for its 20 ms tick.
+//!
+//! The tick is a periodic timerfd rather than the wait's timeout: epoll's
+//! timeout is whole milliseconds (rounded up) plus the thread's timer slack,
+//! so a tick came up to a millisecond late, by an amount that changed from
+//! tick to tick with where in a millisecond the wait began. The kernel
+//! re-arms a periodic timerfd at exact multiples of its period from the
+//! start, with no slack.
 //!
 //! Level-triggered is the point. With edge-triggered readiness (tokio,
 //! mio) a reader must drain a socket until `EAGAIN` before it may wait
@@ -17,17 +25,24 @@ use std::time::Duration;
 
 use rustix::event::epoll::{self, Event, EventData, EventFlags};
 use rustix::event::{eventfd, EventfdFlags, Timespec};
+use rustix::time::{
+    timerfd_create, timerfd_settime, Itimerspec, TimerfdClockId, TimerfdFlags, TimerfdTimerFlags,
+};
 
 use super::worker::Command;
 
 /// The token of the command eventfd (leg tokens are `slot << 1 | rtcp` with
 /// a 32-bit slot, far below it).
 pub(super) const WAKE: u64 = u64::MAX;
+/// The token of the tick timerfd.
+pub(super) const TICK: u64 = u64::MAX - 1;
 
 pub(super) struct Poller {
     epoll: OwnedFd,
     /// Written by command senders, read (reset) by the worker.
     wake: File,
+    /// Readable once per tick period (disarmed until `start_ticks`).
+    tick: File,
 }
 
 impl Poller {
@@ -35,10 +50,35 @@ impl Poller {
         let epoll = epoll::create(epoll::CreateFlags::CLOEXEC)?;
         let wake = eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)?;
         epoll::add(&epoll, &wake, EventData::new_u64(WAKE), EventFlags::IN)?;
+        let tick = timerfd_create(
+            TimerfdClockId::Monotonic,
+            TimerfdFlags::CLOEXEC | TimerfdFlags::NONBLOCK,
+        )?;
+        epoll::add(&epoll, &tick, EventData::new_u64(TICK), EventFlags::IN)?;
         Ok(Poller {
             epoll,
             wake: File::from(wake),
+            tick: File::from(tick),
         })
+    }
+
+    /// Report `TICK` every `period` from now on: at now + k * period on
+    /// the monotonic clock, however late each one is read.
+    pub fn start_ticks(&self, period: Duration) -> io::Result<()> {
+        let spec = Itimerspec {
+            it_interval: timespec(period),
+            it_value: timespec(period),
+        };
+        timerfd_settime(&self.tick, TimerfdTimerFlags::empty(), &spec)?;
+        Ok(())
+    }
+
+    /// Reset the tick timerfd after it was reported. Ticks that passed
+    /// unread are folded into this one (the worker skips them, it does not
+    /// catch up in a burst).
+    pub fn ticked(&self) {
+        let mut expirations = [0u8; 8];
+        let _ = (&self.tick).read(&mut expirations);
     }
 
     /// Watch `source` for readability (level-triggered) under `token`.
@@ -58,17 +98,15 @@ impl Poller {
         let _ = epoll::delete(&self.epoll, source);
     }
 
-    /// Wait up to `timeout` (rounded up to the next millisecond) for ready
-    /// sources; `events` is cleared and filled up to its capacity.
-    pub fn wait(&self, events: &mut Vec<Event>, timeout: Duration) -> io::Result<()> {
+    /// Wait for ready sources, up to `timeout` (rounded up to the next
+    /// millisecond) or, with `None`, until one is; `events` is cleared and
+    /// filled up to its capacity.
+    pub fn wait(&self, events: &mut Vec<Event>, timeout: Option<Duration>) -> io::Result<()> {
         events.clear();
-        let timeout = Timespec {
-            tv_sec: timeout.as_secs() as i64,
-            tv_nsec: i64::from(timeout.subsec_nanos()),
-        };
+        let timeout = timeout.map(timespec);
         // Into the spare capacity (a plain `&mut Vec` would mean its length).
         let space = rustix::buffer::spare_capacity(events);
-        match epoll::wait(&self.epoll, space, Some(&timeout)) {
+        match epoll::wait(&self.epoll, space, timeout.as_ref()) {
             Ok(_) => Ok(()),
             // A signal cut the wait short: the loop simply waits again.
             Err(rustix::io::Errno::INTR) => Ok(()),
@@ -86,6 +124,13 @@ impl Poller {
     pub fn drained(&self) {
         let mut count = [0u8; 8];
         let _ = (&self.wake).read(&mut count);
+    }
+}
+
+fn timespec(d: Duration) -> Timespec {
+    Timespec {
+        tv_sec: d.as_secs() as i64,
+        tv_nsec: i64::from(d.subsec_nanos()),
     }
 }
 
@@ -152,7 +197,9 @@ mod tests {
         let to = rx.local_addr().expect("address");
         poller.add(&rx, 42).expect("add");
         let mut events = Vec::with_capacity(8);
-        poller.wait(&mut events, Duration::ZERO).expect("wait");
+        poller
+            .wait(&mut events, Some(Duration::ZERO))
+            .expect("wait");
         assert!(events.is_empty(), "nothing sent yet");
         // Loopback delivery is done when send_to returns.
         tx.send_to(b"a", to).expect("send");
@@ -162,19 +209,46 @@ mod tests {
             // Level-triggered: reported again while anything is queued, so
             // one read per report and never a read that finds nothing.
             poller
-                .wait(&mut events, Duration::from_secs(1))
+                .wait(&mut events, Some(Duration::from_secs(1)))
                 .expect("wait");
             assert_eq!(tokens(&events), vec![42]);
             let (len, _) = rx.recv_from(&mut buf).expect("a datagram");
             assert_eq!(&buf[..len], expected);
         }
-        poller.wait(&mut events, Duration::ZERO).expect("wait");
+        poller
+            .wait(&mut events, Some(Duration::ZERO))
+            .expect("wait");
         assert!(events.is_empty(), "drained: {:?}", tokens(&events));
         // Deleted from the set: no longer reported.
         tx.send_to(b"c", to).expect("send");
         poller.delete(&rx);
-        poller.wait(&mut events, Duration::ZERO).expect("wait");
+        poller
+            .wait(&mut events, Some(Duration::ZERO))
+            .expect("wait");
         assert!(events.is_empty());
+    }
+
+    #[test]
+    fn the_tick_is_reported_each_period_and_reset_by_reading_it() {
+        let poller = Poller::new().expect("epoll");
+        let mut events = Vec::with_capacity(8);
+        poller
+            .wait(&mut events, Some(Duration::ZERO))
+            .expect("wait");
+        assert!(events.is_empty(), "disarmed until started");
+        poller
+            .start_ticks(Duration::from_millis(300))
+            .expect("timerfd");
+        for _ in 0..2 {
+            poller.wait(&mut events, None).expect("wait");
+            assert_eq!(tokens(&events), vec![TICK]);
+            poller.ticked();
+            // Read: not reported again until the next period ends.
+            poller
+                .wait(&mut events, Some(Duration::ZERO))
+                .expect("wait");
+            assert!(events.is_empty(), "{:?}", tokens(&events));
+        }
     }
 
     #[test]
@@ -187,7 +261,7 @@ mod tests {
             .send(Command::Expect { id: LegId(7) })
             .expect("queued");
         poller
-            .wait(&mut events, Duration::from_secs(1))
+            .wait(&mut events, Some(Duration::from_secs(1)))
             .expect("wait");
         assert_eq!(tokens(&events), vec![WAKE]);
         poller.drained();
@@ -195,7 +269,9 @@ mod tests {
             rx.try_recv(),
             Ok(Command::Expect { id: LegId(7) })
         ));
-        poller.wait(&mut events, Duration::ZERO).expect("wait");
+        poller
+            .wait(&mut events, Some(Duration::ZERO))
+            .expect("wait");
         assert!(events.is_empty(), "the eventfd was reset");
         // A clone going away wakes the worker but the queue stays open.
         let clone = sender.clone();
@@ -205,7 +281,7 @@ mod tests {
         // The last one: the worker wakes and finds the queue closed.
         drop(sender);
         poller
-            .wait(&mut events, Duration::from_secs(1))
+            .wait(&mut events, Some(Duration::from_secs(1)))
             .expect("wait");
         assert_eq!(tokens(&events), vec![WAKE]);
         assert!(matches!(

@@ -22,7 +22,7 @@ use tokio::sync::oneshot;
 
 use super::leg::{Leg, LegStats, FEED_RELAY};
 use super::leg_table::LegTable;
-use super::poller::{Poller, WorkerTx, WAKE};
+use super::poller::{Poller, WorkerTx, TICK, WAKE};
 use super::recorder::RecordTap;
 use crate::media::{LegId, MediaEvent, MediaReport};
 
@@ -132,6 +132,7 @@ pub(super) struct Settings {
 
 pub(super) struct Worker {
     index: usize,
+
     legs: LegTable,
     /// This worker's epoll set (its legs' sockets and the command eventfd).
     poller: Arc<Poller>,
@@ -168,35 +169,37 @@ impl Worker {
 
     /// The worker thread's loop, until every sender of `commands` is gone.
     /// The 20 ms tick (playout, RTCP, DTMF ends, media timeouts) is the
-    /// poll timeout: ticks fire at origin + k * 20 ms, missed ones skipped.
+    /// poller's timerfd: ticks fire at origin + k * 20 ms, missed ones skipped.
     pub fn run(mut self, commands: mpsc::Receiver<Command>) {
         self.tick_origin = clock();
-        let mut next_tick = self.tick_origin;
+        if let Err(e) = self.poller.start_ticks(FRAME_DURATION) {
+            tracing::error!(
+                worker = self.index,
+                "media worker cannot start its tick: {e}"
+            );
+            return;
+        }
         // What one `epoll_wait` returned (made here: epoll events are not Send).
         let mut events: Vec<Event> = Vec::with_capacity(EVENTS);
         loop {
-            let now = clock();
-            if now >= next_tick {
-                self.on_tick(now);
-                next_tick = next_tick_after(self.tick_origin, now);
-            }
-            if let Err(e) = self
-                .poller
-                .wait(&mut events, next_tick.saturating_duration_since(now))
-            {
+            if let Err(e) = self.poller.wait(&mut events, None) {
                 tracing::error!(worker = self.index, "media worker cannot poll: {e}");
                 break;
             }
             let now = clock();
             for event in &events {
-                let token = event.data.u64();
-                if token == WAKE {
-                    if !self.drain_commands(&commands, now) {
-                        tracing::debug!(worker = self.index, "media worker stopped");
-                        return;
+                match event.data.u64() {
+                    WAKE => {
+                        if !self.drain_commands(&commands, now) {
+                            tracing::debug!(worker = self.index, "media worker stopped");
+                            return;
+                        }
                     }
-                } else {
-                    self.on_readable(token, now);
+                    TICK => {
+                        self.poller.ticked();
+                        self.on_tick(now);
+                    }
+                    token => self.on_readable(token, now),
                 }
             }
         }
@@ -568,15 +571,6 @@ fn recv_from(socket: &std::net::UdpSocket, buf: &mut [u8]) -> Option<(usize, Soc
 /// `slot` of the worker's leg table.
 fn token(slot: u32, rtcp: bool) -> u64 {
     u64::from(slot) << 1 | u64::from(rtcp)
-}
-
-/// The first tick boundary (origin + k * 20 ms) after `now`: ticks missed
-/// while the worker was busy are skipped, not fired in a burst.
-fn next_tick_after(origin: Instant, now: Instant) -> Instant {
-    let period = FRAME_DURATION.as_nanos();
-    let elapsed = now.saturating_duration_since(origin).as_nanos();
-    let ticks = elapsed / period + 1;
-    origin + Duration::from_nanos((ticks * period).min(u128::from(u64::MAX)) as u64)
 }
 
 /// Where a playout starting at `now` puts its frame boundaries: half-way
