@@ -43,16 +43,22 @@ pub enum ServerKey {
         method: Method,
     },
     /// RFC 2543 peers (no magic cookie): the request's identity instead.
-    /// The To tag is left out on purpose: the ACK carries the tag our
-    /// response added, the INVITE did not.
-    Rfc2543 {
-        request_uri: String,
-        call_id: String,
-        from_tag: String,
-        cseq: u32,
-        top_via: String,
-        method: Method,
-    },
+    /// Boxed: rare, and inline it would more than double every key (the
+    /// tables hold one per live and per finished transaction).
+    Rfc2543(Box<Rfc2543Key>),
+}
+
+/// The server transaction key of a request without an RFC 3261 branch.
+/// The To tag is left out on purpose: the ACK carries the tag our
+/// response added, the INVITE did not.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Rfc2543Key {
+    pub request_uri: String,
+    pub call_id: String,
+    pub from_tag: String,
+    pub cseq: u32,
+    pub top_via: String,
+    pub method: Method,
 }
 
 impl ServerKey {
@@ -69,14 +75,14 @@ impl ServerKey {
                 method,
             });
         }
-        Ok(ServerKey::Rfc2543 {
+        Ok(ServerKey::Rfc2543(Box::new(Rfc2543Key {
             request_uri: request.uri.clone(),
             call_id: request.call_id()?.to_string(),
             from_tag: request.from()?.tag().unwrap_or_default().to_string(),
             cseq: request.cseq()?.seq,
             top_via: via.to_string(),
             method,
-        })
+        })))
     }
 
     /// The same key with another method: a CANCEL's key turned into the key
@@ -84,9 +90,8 @@ impl ServerKey {
     pub fn with_method(&self, method: Method) -> ServerKey {
         let mut key = self.clone();
         match &mut key {
-            ServerKey::Rfc3261 { method: m, .. } | ServerKey::Rfc2543 { method: m, .. } => {
-                *m = method
-            }
+            ServerKey::Rfc3261 { method: m, .. } => *m = method,
+            ServerKey::Rfc2543(k) => k.method = method,
         }
         key
     }
@@ -161,7 +166,7 @@ mod tests {
         let mut ack = request(Method::Ack, "oldstyle1");
         ack.headers.set("To", "<sip:op1@192.0.2.10>;tag=abc");
         let k = ServerKey::for_request(&inv).unwrap();
-        assert!(matches!(k, ServerKey::Rfc2543 { .. }));
+        assert!(matches!(k, ServerKey::Rfc2543(_)));
         assert_eq!(ServerKey::for_request(&ack).unwrap(), k);
     }
 
