@@ -35,7 +35,9 @@ pub struct ClientInvite {
     /// what a dialog is built from once a 2xx arrived (Timer M keeps the
     /// transaction 32 s, and the TU may still need to build a dialog for a
     /// late fork's 2xx), dropped once a non-2xx was ACKed.
-    request: Option<Request>,
+    /// Boxed, as the ACK: the machine lives 32 s after a 2xx (Timer M), so
+    /// its own size counts (see `layer::Machine`).
+    request: Option<Box<Request>>,
     reliable: bool,
     config: TimerConfig,
     timer_a: Option<Retransmit>,
@@ -43,7 +45,7 @@ pub struct ClientInvite {
     timer_d: Option<Instant>,
     timer_m: Option<Instant>,
     /// The ACK for the non-2xx final, re-sent for each retransmission of it.
-    ack: Option<Request>,
+    ack: Option<Box<Request>>,
     out: VecDeque<TxOutput>,
 }
 
@@ -54,7 +56,7 @@ impl ClientInvite {
         out.push_back(TxOutput::Send(Message::Request(request.clone())));
         ClientInvite {
             state: ClientInviteState::Calling,
-            request: Some(request),
+            request: Some(Box::new(request)),
             reliable,
             config,
             // Reliable transports retransmit for us: no Timer A.
@@ -73,7 +75,7 @@ impl ClientInvite {
 
     /// The INVITE while the transaction may need it (see the field).
     pub fn request(&self) -> Option<&Request> {
-        self.request.as_ref()
+        self.request.as_deref()
     }
 
     /// A response matched to this transaction by the layer.
@@ -93,7 +95,7 @@ impl ClientInvite {
                 200..=299 => {
                     self.state = Accepted;
                     if let Some(invite) = &mut self.request {
-                        *invite = crate::dialog::dialog_part(invite);
+                        **invite = crate::dialog::dialog_part(invite);
                     }
                     self.timer_a = None;
                     self.timer_b = None;
@@ -105,7 +107,7 @@ impl ClientInvite {
                         let ack = build_ack(&invite, &response);
                         self.out
                             .push_back(TxOutput::Send(Message::Request(ack.clone())));
-                        self.ack = Some(ack);
+                        self.ack = Some(Box::new(ack));
                     }
                     self.timer_a = None;
                     self.timer_b = None;
@@ -130,7 +132,7 @@ impl ClientInvite {
                 if (300..=699).contains(&status) {
                     if let Some(ack) = &self.ack {
                         self.out
-                            .push_back(TxOutput::Send(Message::Request(ack.clone())));
+                            .push_back(TxOutput::Send(Message::Request(Request::clone(ack))));
                     }
                 }
             }
@@ -151,7 +153,7 @@ impl ClientInvite {
                 a.fire(now);
                 if let Some(invite) = &self.request {
                     self.out
-                        .push_back(TxOutput::Send(Message::Request(invite.clone())));
+                        .push_back(TxOutput::Send(Message::Request(Request::clone(invite))));
                 }
             }
         }

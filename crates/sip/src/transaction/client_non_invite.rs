@@ -29,7 +29,8 @@ pub enum ClientNonInviteState {
 pub struct ClientNonInvite {
     state: ClientNonInviteState,
     /// Dropped once a final arrives: nothing is re-sent after that.
-    request: Option<Request>,
+    /// Boxed (see `layer::Machine`).
+    request: Option<Box<Request>>,
     reliable: bool,
     config: TimerConfig,
     timer_e: Option<Retransmit>,
@@ -45,7 +46,7 @@ impl ClientNonInvite {
         out.push_back(TxOutput::Send(Message::Request(request.clone())));
         ClientNonInvite {
             state: ClientNonInviteState::Trying,
-            request: Some(request),
+            request: Some(Box::new(request)),
             reliable,
             config,
             timer_e: (!reliable).then(|| Retransmit::start(now, config.t1, Some(config.t2))),
@@ -61,7 +62,7 @@ impl ClientNonInvite {
 
     /// The request, until a final response arrived.
     pub fn request(&self) -> Option<&Request> {
-        self.request.as_ref()
+        self.request.as_deref()
     }
 
     pub fn handle_response(&mut self, response: Response, now: Instant) {
@@ -110,7 +111,7 @@ impl ClientNonInvite {
                     e.fire(now);
                     if let Some(request) = &self.request {
                         self.out
-                            .push_back(TxOutput::Send(Message::Request(request.clone())));
+                            .push_back(TxOutput::Send(Message::Request(Request::clone(request))));
                     }
                 }
             }

@@ -728,4 +728,23 @@ mod entry_size {
         assert_eq!(std::mem::size_of::<Machine>(), 16);
         assert!(std::mem::size_of::<ServerKey>() <= 72);
     }
+
+    /// The machines that outlive their final response by 32 s keep their
+    /// messages boxed (allocated once, dropped early): their own size is
+    /// paid per finished transaction.
+    #[test]
+    fn lingering_machines_stay_small() {
+        let sizes = [
+            (
+                "server non-INVITE",
+                std::mem::size_of::<ServerNonInvite>(),
+                128,
+            ),
+            ("server INVITE", std::mem::size_of::<ServerInvite>(), 320),
+            ("client INVITE", std::mem::size_of::<ClientInvite>(), 256),
+        ];
+        for (name, size, limit) in sizes {
+            assert!(size <= limit, "{name} machine is {size} bytes");
+        }
+    }
 }

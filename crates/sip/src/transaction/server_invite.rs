@@ -48,11 +48,13 @@ pub struct ServerInvite {
     /// The INVITE, until nothing more can be sent for it: dropped with the
     /// last response once the 2xx is ACKed (Timer L keeps the transaction
     /// 32 s after that) or once the ACK for a non-2xx arrived.
-    request: Option<Request>,
+    /// Boxed, as the response: the machine lives 32 s after its 2xx, so
+    /// its own size counts (see `layer::Machine`).
+    request: Option<Box<Request>>,
     reliable: bool,
     config: TimerConfig,
     /// Last response sent, re-sent for a retransmitted INVITE.
-    last_response: Option<Response>,
+    last_response: Option<Box<Response>>,
     /// When to send 100 Trying if the TU has not responded yet.
     timer_trying: Option<Instant>,
     timer_g: Option<Retransmit>,
@@ -70,7 +72,7 @@ impl ServerInvite {
     pub fn new(request: Request, reliable: bool, config: TimerConfig, now: Instant) -> Self {
         ServerInvite {
             state: ServerInviteState::Proceeding,
-            request: Some(request),
+            request: Some(Box::new(request)),
             reliable,
             config,
             last_response: None,
@@ -91,7 +93,7 @@ impl ServerInvite {
 
     /// The INVITE while a response may still be sent for it (see the field).
     pub fn request(&self) -> Option<&Request> {
-        self.request.as_ref()
+        self.request.as_deref()
     }
 
     /// True once the 2xx this transaction sent has been ACKed.
@@ -146,7 +148,7 @@ impl ServerInvite {
         ) {
             if let Some(r) = &self.last_response {
                 self.out
-                    .push_back(TxOutput::Send(Message::Response(r.clone())));
+                    .push_back(TxOutput::Send(Message::Response(Response::clone(r))));
             }
         }
     }
@@ -249,13 +251,13 @@ impl ServerInvite {
     fn send(&mut self, response: Response) {
         self.out
             .push_back(TxOutput::Send(Message::Response(response.clone())));
-        self.last_response = Some(response);
+        self.last_response = Some(Box::new(response));
     }
 
     fn resend_last(&mut self) {
         if let Some(r) = &self.last_response {
             self.out
-                .push_back(TxOutput::Send(Message::Response(r.clone())));
+                .push_back(TxOutput::Send(Message::Response(Response::clone(r))));
         }
     }
 

@@ -8,7 +8,7 @@
 //! response (Proceeding, Completed). No automatic 100 Trying for non-INVITE.
 
 use std::collections::VecDeque;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::timers::{due, earliest, TimerConfig};
 use super::{TransactionError, TxEvent, TxOutput};
@@ -39,9 +39,12 @@ pub struct ServerNonInvite {
     state: ServerNonInviteState,
     /// Dropped once a final is sent: only the response is re-sent after
     /// that, and Timer J keeps a completed transaction for 32 s.
-    request: Option<Request>,
+    /// Boxed, like every message a machine keeps: the machine lives 32 s
+    /// after its final, so its own size counts (see `layer::Machine`).
+    request: Option<Box<Request>>,
     reliable: bool,
-    config: TimerConfig,
+    /// Timer J's length (64*T1): all this machine needs of the timer config.
+    linger: Duration,
     /// The last response, kept as the bytes it went out as: one allocation
     /// instead of a parsed message's dozens, for the 32 s Timer J keeps a
     /// completed transaction. Parsed again for a retransmitted request.
@@ -54,9 +57,9 @@ impl ServerNonInvite {
     pub fn new(request: Request, reliable: bool, config: TimerConfig, _now: Instant) -> Self {
         ServerNonInvite {
             state: ServerNonInviteState::Trying,
-            request: Some(request),
+            request: Some(Box::new(request)),
             reliable,
-            config,
+            linger: config.t1x64(),
             last_response: None,
             timer_j: None,
             out: VecDeque::new(),
@@ -69,7 +72,7 @@ impl ServerNonInvite {
 
     /// The request, until a final response was sent.
     pub fn request(&self) -> Option<&Request> {
-        self.request.as_ref()
+        self.request.as_deref()
     }
 
     pub fn respond(&mut self, response: Response, now: Instant) -> Result<(), TransactionError> {
@@ -88,7 +91,7 @@ impl ServerNonInvite {
                     self.terminate();
                 } else {
                     // Timer J: keep the final around for retransmitted requests.
-                    self.timer_j = Some(now + self.config.t1x64());
+                    self.timer_j = Some(now + self.linger);
                 }
             }
             (state, _) => {
