@@ -458,9 +458,21 @@ fn uas_2xx_retransmitted_until_the_ack_which_goes_to_the_tu() {
     assert_eq!(
         events(&drain(&mut l)),
         [&TuEvent::Ack {
-            request: ack,
+            request: ack.clone(),
             source: TRUNK,
             invite: Some(tx)
+        }]
+    );
+    // A repeated ACK still reaches the TU; the match was needed once, and
+    // the transaction no longer keeps its ACK key.
+    l.handle_message(Message::Request(ack.clone()), TRUNK, now + ms(1800))
+        .unwrap();
+    assert_eq!(
+        events(&drain(&mut l)),
+        [&TuEvent::Ack {
+            request: ack,
+            source: TRUNK,
+            invite: None
         }]
     );
     let log = run_until(&mut l, now, now + ms(40_000));

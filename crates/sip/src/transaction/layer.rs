@@ -69,7 +69,8 @@ pub enum TuEvent<T> {
     },
     /// An ACK no transaction absorbed: the ACK for a 2xx, which belongs to
     /// the dialog. `invite` is the INVITE server transaction whose 2xx it
-    /// acknowledges (its retransmissions have now stopped), if still alive.
+    /// acknowledges (its retransmissions have now stopped), if still alive
+    /// and this is the first ACK for it (a repeated ACK has `None`).
     Ack {
         request: Request,
         source: T,
@@ -380,13 +381,16 @@ impl<T: Target> TransactionLayer<T> {
             }
         }
         // ACK for a 2xx: a new transaction of its own, matched by dialog
-        // identity to stop our 2xx retransmissions, then up to the TU.
-        let invite = AckKey::for_request(&request).and_then(|k| self.acks.get(&k).copied());
+        // identity to stop our 2xx retransmissions, then up to the TU. The
+        // match is needed once: the INVITE transaction forgets its ACK key
+        // (four strings) for the 32 s Timer L still keeps it.
+        let invite = AckKey::for_request(&request).and_then(|k| self.acks.remove(&k));
         if let Some(id) = invite {
-            if let Some(Machine::ServerInvite(m)) =
-                self.entries.get_mut(&id).map(|e| &mut e.machine)
-            {
-                m.handle_ack(now);
+            if let Some(entry) = self.entries.get_mut(&id) {
+                entry.ack_key = None;
+                if let Machine::ServerInvite(m) = &mut entry.machine {
+                    m.handle_ack(now);
+                }
             }
             self.pump(id);
         }
