@@ -132,9 +132,9 @@ pub(super) struct Settings {
 
 pub(super) struct Worker {
     index: usize,
-
     legs: LegTable,
-    /// This worker's epoll set (its legs' sockets and the command eventfd).
+    /// This worker's epoll set (its legs' sockets, the command eventfd and
+    /// the tick timerfd).
     poller: Arc<Poller>,
     /// Legs on their way here, with the commands that arrived before them.
     incoming: HashMap<LegId, Vec<Command>>,
