@@ -149,6 +149,15 @@ fn run_until(
     log
 }
 
+/// The event an ACK from the trunk raises, matched to `invite` or not.
+fn ack_from_trunk(request: Request, invite: Option<TransactionId>) -> TuEvent<Peer> {
+    TuEvent::Ack {
+        request,
+        source: TRUNK,
+        invite,
+    }
+}
+
 fn new_request_tx(outs: &[Output<Peer>]) -> TransactionId {
     match events(outs).as_slice() {
         [TuEvent::Request { tx, .. }] => *tx,
@@ -457,24 +466,13 @@ fn uas_2xx_retransmitted_until_the_ack_which_goes_to_the_tu() {
         .unwrap();
     assert_eq!(
         events(&drain(&mut l)),
-        [&TuEvent::Ack {
-            request: ack.clone(),
-            source: TRUNK,
-            invite: Some(tx)
-        }]
+        [&ack_from_trunk(ack.clone(), Some(tx))]
     );
     // A repeated ACK still reaches the TU; the match was needed once, and
     // the transaction no longer keeps its ACK key.
     l.handle_message(Message::Request(ack.clone()), TRUNK, now + ms(1800))
         .unwrap();
-    assert_eq!(
-        events(&drain(&mut l)),
-        [&TuEvent::Ack {
-            request: ack,
-            source: TRUNK,
-            invite: None
-        }]
-    );
+    assert_eq!(events(&drain(&mut l)), [&ack_from_trunk(ack, None)]);
     let log = run_until(&mut l, now, now + ms(40_000));
     assert_eq!(log.len(), 1, "no 2xx retransmission after the ACK");
     assert_eq!(log[0].0, ms(32_000), "Timer L");
@@ -509,14 +507,7 @@ fn stray_ack_goes_to_the_tu() {
     let ack = ack_for_2xx("z9hG4bKlate");
     l.handle_message(Message::Request(ack.clone()), TRUNK, now)
         .unwrap();
-    assert_eq!(
-        events(&drain(&mut l)),
-        [&TuEvent::Ack {
-            request: ack,
-            source: TRUNK,
-            invite: None
-        }]
-    );
+    assert_eq!(events(&drain(&mut l)), [&ack_from_trunk(ack, None)]);
     assert!(l.is_empty(), "an ACK never creates a transaction");
 }
 
