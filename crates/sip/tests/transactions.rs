@@ -473,6 +473,12 @@ fn uas_2xx_retransmitted_until_the_ack_which_goes_to_the_tu() {
     l.handle_message(Message::Request(ack.clone()), TRUNK, now + ms(1800))
         .unwrap();
     assert_eq!(events(&drain(&mut l)), [&ack_from_trunk(ack, None)]);
+    // Only Timer L is left: INVITE retransmissions are still absorbed, and
+    // the 2xx, acknowledged, is not sent again.
+    l.handle_message(Message::Request(inv.clone()), TRUNK, now + ms(1900))
+        .unwrap();
+    assert!(drain(&mut l).is_empty());
+    assert!(l.respond(tx, reply(&inv, 200), now + ms(1900)).is_err());
     let log = run_until(&mut l, now, now + ms(40_000));
     assert_eq!(log.len(), 1, "no 2xx retransmission after the ACK");
     assert_eq!(log[0].0, ms(32_000), "Timer L");

@@ -14,7 +14,8 @@ use std::time::Instant;
 
 use super::client_invite::{build_cancel, ClientInvite, ClientInviteState};
 use super::client_non_invite::ClientNonInvite;
-use super::matcher::{AckKey, ClientKey, ServerKey};
+use super::lingering::{Absorbs, Lingering};
+use super::matcher::{AckKey, ClientKey, DigestBuild, KeyDigest, KeyHasher, ServerKey};
 use super::server_invite::{ServerInvite, ServerInviteState};
 use super::server_non_invite::ServerNonInvite;
 use super::timers::TimerConfig;
@@ -124,6 +125,8 @@ enum Machine {
     ClientNonInvite(Box<ClientNonInvite>),
     ServerInvite(Box<ServerInvite>),
     ServerNonInvite(Box<ServerNonInvite>),
+    /// A server transaction past its last message (see `lingering.rs`).
+    Lingering(Box<Lingering>),
 }
 
 impl Machine {
@@ -133,6 +136,7 @@ impl Machine {
             Machine::ClientNonInvite(m) => m.poll_output(),
             Machine::ServerInvite(m) => m.poll_output(),
             Machine::ServerNonInvite(m) => m.poll_output(),
+            Machine::Lingering(m) => m.poll_output(),
         }
     }
 
@@ -142,6 +146,7 @@ impl Machine {
             Machine::ClientNonInvite(m) => m.poll_timeout(),
             Machine::ServerInvite(m) => m.poll_timeout(),
             Machine::ServerNonInvite(m) => m.poll_timeout(),
+            Machine::Lingering(m) => m.poll_timeout(),
         }
     }
 
@@ -151,6 +156,7 @@ impl Machine {
             Machine::ClientNonInvite(m) => m.handle_timeout(now),
             Machine::ServerInvite(m) => m.handle_timeout(now),
             Machine::ServerNonInvite(m) => m.handle_timeout(now),
+            Machine::Lingering(m) => m.handle_timeout(now),
         }
     }
 
@@ -160,6 +166,17 @@ impl Machine {
             Machine::ClientNonInvite(m) => m.handle_transport_error(now),
             Machine::ServerInvite(m) => m.handle_transport_error(now),
             Machine::ServerNonInvite(m) => m.handle_transport_error(now),
+            Machine::Lingering(m) => m.handle_transport_error(now),
+        }
+    }
+
+    /// The compact form of a server transaction that only waits out its
+    /// last timer, taken from the machine once it gets there.
+    fn lingering(&mut self) -> Option<Lingering> {
+        match self {
+            Machine::ServerInvite(m) => m.lingering(),
+            Machine::ServerNonInvite(m) => m.lingering(),
+            _ => None,
         }
     }
 
@@ -171,15 +188,19 @@ impl Machine {
             Machine::ClientNonInvite(m) => m.request(),
             Machine::ServerInvite(m) => m.request(),
             Machine::ServerNonInvite(m) => m.request(),
+            Machine::Lingering(_) => None,
         }
     }
 }
 
-#[derive(Debug)]
+/// Which table an entry's key digest is in.
+#[derive(Debug, Clone, Copy)]
 enum Key {
-    Client(ClientKey),
-    Server(ServerKey),
+    Client(KeyDigest),
+    Server(KeyDigest),
 }
+
+type DigestMap = HashMap<KeyDigest, TransactionId, DigestBuild>;
 
 #[derive(Debug)]
 struct Entry<T> {
@@ -187,7 +208,7 @@ struct Entry<T> {
     target: T,
     key: Key,
     /// INVITE server transactions that sent a 2xx: how its ACK is found.
-    ack_key: Option<AckKey>,
+    ack_key: Option<KeyDigest>,
     /// INVITE client transactions: a CANCEL the TU asked for before any
     /// provisional arrived (RFC 3261 9.1 says wait for one).
     pending_cancel: Option<TransactionId>,
@@ -201,7 +222,9 @@ struct Entry<T> {
 const SHRINK_ABOVE_BYTES: usize = 4096;
 
 /// Shrink `map` to twice its length when it is under a quarter full.
-fn shrink_after_peak<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>) {
+fn shrink_after_peak<K: std::hash::Hash + Eq, V, S: std::hash::BuildHasher>(
+    map: &mut HashMap<K, V, S>,
+) {
     let bytes = map.capacity() * std::mem::size_of::<(K, V)>();
     if bytes > SHRINK_ABOVE_BYTES && map.len() < map.capacity() / 4 {
         map.shrink_to(map.len() * 2);
@@ -214,9 +237,11 @@ pub struct TransactionLayer<T: Target> {
     config: TimerConfig,
     next_id: u64,
     entries: HashMap<TransactionId, Entry<T>>,
-    clients: HashMap<ClientKey, TransactionId>,
-    servers: HashMap<ServerKey, TransactionId>,
-    acks: HashMap<AckKey, TransactionId>,
+    /// The key tables hold digests, not keys (see `KeyDigest`).
+    hasher: KeyHasher,
+    clients: DigestMap,
+    servers: DigestMap,
+    acks: DigestMap,
     /// Min-heap of (deadline, transaction); entries whose deadline no longer
     /// equals `Entry::scheduled` are stale and skipped.
     timers: BinaryHeap<Reverse<(Instant, TransactionId)>>,
@@ -229,9 +254,10 @@ impl<T: Target> TransactionLayer<T> {
             config,
             next_id: 0,
             entries: HashMap::new(),
-            clients: HashMap::new(),
-            servers: HashMap::new(),
-            acks: HashMap::new(),
+            hasher: KeyHasher::default(),
+            clients: DigestMap::default(),
+            servers: DigestMap::default(),
+            acks: DigestMap::default(),
             timers: BinaryHeap::new(),
             out: VecDeque::new(),
         }
@@ -280,7 +306,7 @@ impl<T: Target> TransactionLayer<T> {
     fn handle_response(&mut self, response: Response, source: T, now: Instant) {
         let id = ClientKey::for_response(&response)
             .ok()
-            .and_then(|key| self.clients.get(&key).copied());
+            .and_then(|key| self.clients.get(&self.hasher.digest(&key)).copied());
         let Some(id) = id else {
             self.out
                 .push_back(Output::Event(TuEvent::StrayResponse { response, source }));
@@ -304,7 +330,8 @@ impl<T: Target> TransactionLayer<T> {
         source: T,
         now: Instant,
     ) -> Result<(), TransactionError> {
-        let key = ServerKey::for_request(&request)?;
+        let full_key = ServerKey::for_request(&request)?;
+        let key = self.hasher.digest(&full_key);
         if request.method == Method::Ack {
             self.handle_ack(request, key, source, now);
             return Ok(());
@@ -315,6 +342,7 @@ impl<T: Target> TransactionLayer<T> {
                 match &mut entry.machine {
                     Machine::ServerInvite(m) => m.handle_retransmission(now),
                     Machine::ServerNonInvite(m) => m.handle_retransmission(now),
+                    Machine::Lingering(m) => m.handle_retransmission(now),
                     _ => {}
                 }
             }
@@ -338,9 +366,10 @@ impl<T: Target> TransactionLayer<T> {
                 now,
             )))
         };
-        self.servers.insert(key.clone(), id);
+        self.servers.insert(key, id);
         let event = if request.method == Method::Cancel {
-            let invite = self.servers.get(&key.with_method(Method::Invite)).copied();
+            let invite_key = self.hasher.digest(&full_key.with_method(Method::Invite));
+            let invite = self.servers.get(&invite_key).copied();
             TuEvent::Cancel {
                 tx: id,
                 request,
@@ -360,7 +389,7 @@ impl<T: Target> TransactionLayer<T> {
         Ok(())
     }
 
-    fn handle_ack(&mut self, request: Request, key: ServerKey, source: T, now: Instant) {
+    fn handle_ack(&mut self, request: Request, key: KeyDigest, source: T, now: Instant) {
         // ACK for our non-2xx: same branch as the INVITE, absorbed here.
         if let Some(&id) = self.servers.get(&key) {
             let absorbed = match self.entries.get_mut(&id).map(|e| &mut e.machine) {
@@ -373,6 +402,8 @@ impl<T: Target> TransactionLayer<T> {
                     m.handle_ack(now);
                     true
                 }
+                // Lingering after the ACK for a non-2xx (Confirmed).
+                Some(Machine::Lingering(m)) => m.absorbs() == Absorbs::Acks,
                 _ => false,
             };
             if absorbed {
@@ -383,8 +414,9 @@ impl<T: Target> TransactionLayer<T> {
         // ACK for a 2xx: a new transaction of its own, matched by dialog
         // identity to stop our 2xx retransmissions, then up to the TU. The
         // match is needed once: the INVITE transaction forgets its ACK key
-        // (four strings) for the 32 s Timer L still keeps it.
-        let invite = AckKey::for_request(&request).and_then(|k| self.acks.remove(&k));
+        // for the 32 s Timer L still keeps it.
+        let invite =
+            AckKey::for_request(&request).and_then(|k| self.acks.remove(&self.hasher.digest(&k)));
         if let Some(id) = invite {
             if let Some(entry) = self.entries.get_mut(&id) {
                 entry.ack_key = None;
@@ -425,9 +457,10 @@ impl<T: Target> TransactionLayer<T> {
         if request.method == Method::Ack {
             return Err(TransactionError::NotTransactional("ACK".into()));
         }
-        let key = ClientKey::for_request(&request)?;
+        let full_key = ClientKey::for_request(&request)?;
+        let key = self.hasher.digest(&full_key);
         if self.clients.contains_key(&key) {
-            return Err(TransactionError::BranchInUse(key.branch));
+            return Err(TransactionError::BranchInUse(full_key.branch));
         }
         let reliable = target.is_reliable();
         let machine = if request.method == Method::Invite {
@@ -445,7 +478,7 @@ impl<T: Target> TransactionLayer<T> {
                 now,
             )))
         };
-        self.clients.insert(key.clone(), id);
+        self.clients.insert(key, id);
         self.insert(id, machine, target, Key::Client(key));
         self.pump(id);
         Ok(())
@@ -468,12 +501,14 @@ impl<T: Target> TransactionLayer<T> {
                 m.respond(response, now)?;
                 if (200..=299).contains(&status) && entry.ack_key.is_none() {
                     if let Some(key) = m.request().and_then(AckKey::for_request) {
-                        self.acks.insert(key.clone(), tx);
+                        let key = self.hasher.digest(&key);
+                        self.acks.insert(key, tx);
                         entry.ack_key = Some(key);
                     }
                 }
             }
             Machine::ServerNonInvite(m) => m.respond(response, now)?,
+            Machine::Lingering(m) => return Err(m.respond(status)),
             _ => {
                 return Err(TransactionError::ResponseNotAllowed {
                     status,
@@ -637,6 +672,9 @@ impl<T: Target> TransactionLayer<T> {
             self.remove(id);
             return;
         }
+        if let Some(lingering) = entry.machine.lingering() {
+            entry.machine = Machine::Lingering(Box::new(lingering));
+        }
         let next = entry.machine.poll_timeout();
         if next != entry.scheduled {
             entry.scheduled = next;
@@ -723,14 +761,79 @@ mod entry_size {
 
     /// The entry table's slots are all this size, empty ones included, and
     /// after a burst it holds one per finished transaction for 32 s: a
-    /// machine or a rare key shape inline would multiply it (704 bytes each
-    /// with the machines inline).
+    /// machine inline would multiply it (704 bytes each with the machines
+    /// inline, 208 with keys as strings instead of digests).
     #[test]
     fn a_table_entry_stays_small() {
         let entry = std::mem::size_of::<Entry<std::net::SocketAddr>>();
-        assert!(entry <= 224, "Entry is {entry} bytes");
+        assert!(entry <= 136, "Entry is {entry} bytes");
         assert_eq!(std::mem::size_of::<Machine>(), 16);
-        assert!(std::mem::size_of::<ServerKey>() <= 72);
+        assert_eq!(std::mem::size_of::<KeyDigest>(), 16);
+    }
+
+    #[derive(Debug, Clone, Copy)]
+    struct Udp;
+
+    impl Target for Udp {
+        fn is_reliable(&self) -> bool {
+            false
+        }
+    }
+
+    /// Finished server transactions are kept in the compact form: after
+    /// the ACK for a 2xx (Timer L), after the ACK for a non-2xx (Timer I),
+    /// after a non-INVITE final (Timer J).
+    #[test]
+    fn finished_server_transactions_linger_compactly() {
+        use crate::transaction::test_support::{invite, request, response};
+        let now = crate::transaction::test_clock::t0();
+        let peer = Udp;
+        let mut layer = TransactionLayer::new(TimerConfig::default());
+        let tx_of = |layer: &mut TransactionLayer<Udp>| loop {
+            match layer.poll_output() {
+                Some(Output::Event(TuEvent::Request { tx, .. })) => break tx,
+                Some(_) => continue,
+                None => panic!("no new transaction"),
+            }
+        };
+        let lingers = |layer: &TransactionLayer<Udp>, tx| {
+            matches!(layer.entries[&tx].machine, Machine::Lingering(_))
+        };
+
+        let inv = invite("z9hG4bKlinger1");
+        layer
+            .handle_message(Message::Request(inv.clone()), peer, now)
+            .unwrap();
+        let accepted = tx_of(&mut layer);
+        layer.respond(accepted, response(&inv, 200), now).unwrap();
+        assert!(!lingers(&layer, accepted), "still retransmitting its 2xx");
+        let ack = request(Method::Ack, "z9hG4bKlinger2");
+        layer
+            .handle_message(Message::Request(ack), peer, now)
+            .unwrap();
+        assert!(lingers(&layer, accepted));
+
+        let inv = invite("z9hG4bKlinger3");
+        layer
+            .handle_message(Message::Request(inv.clone()), peer, now)
+            .unwrap();
+        let rejected = tx_of(&mut layer);
+        layer.respond(rejected, response(&inv, 486), now).unwrap();
+        assert!(!lingers(&layer, rejected), "waiting for its ACK");
+        let ack = request(Method::Ack, "z9hG4bKlinger3");
+        layer
+            .handle_message(Message::Request(ack), peer, now)
+            .unwrap();
+        assert!(lingers(&layer, rejected));
+
+        let bye = request(Method::Bye, "z9hG4bKlinger4");
+        layer
+            .handle_message(Message::Request(bye.clone()), peer, now)
+            .unwrap();
+        let completed = tx_of(&mut layer);
+        layer.respond(completed, response(&bye, 200), now).unwrap();
+        assert!(lingers(&layer, completed));
+        assert!(std::mem::size_of::<Lingering>() <= 80);
     }
 
     /// The machines that outlive their final response by 32 s keep their

@@ -1,4 +1,8 @@
-//! Transaction keys (RFC 3261 17.1.3 and 17.2.3).
+//! Transaction keys (RFC 3261 17.1.3 and 17.2.3), and the digests the
+//! layer keeps in their place.
+
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hash, Hasher};
 
 use crate::error::SipError;
 use crate::headers::Via;
@@ -43,9 +47,7 @@ pub enum ServerKey {
         method: Method,
     },
     /// RFC 2543 peers (no magic cookie): the request's identity instead.
-    /// Boxed: rare, and inline it would more than double every key (the
-    /// tables hold one per live and per finished transaction).
-    Rfc2543(Box<Rfc2543Key>),
+    Rfc2543(Rfc2543Key),
 }
 
 /// The server transaction key of a request without an RFC 3261 branch.
@@ -75,14 +77,14 @@ impl ServerKey {
                 method,
             });
         }
-        Ok(ServerKey::Rfc2543(Box::new(Rfc2543Key {
+        Ok(ServerKey::Rfc2543(Rfc2543Key {
             request_uri: request.uri.clone(),
             call_id: request.call_id()?.to_string(),
             from_tag: request.from()?.tag().unwrap_or_default().to_string(),
             cseq: request.cseq()?.seq,
             top_via: via.to_string(),
             method,
-        })))
+        }))
     }
 
     /// The same key with another method: a CANCEL's key turned into the key
@@ -113,6 +115,68 @@ impl AckKey {
             from_tag: request.from().ok()?.tag().unwrap_or_default().to_string(),
             cseq: request.cseq().ok()?.seq,
         })
+    }
+}
+
+/// 128 bits of keyed hash standing for a transaction key in the layer's
+/// tables.
+///
+/// Why not the key itself: the layer keeps every finished transaction for
+/// Timers J and L (32 s), so after a burst of calls it holds tens of
+/// thousands of keys, each as two or three small strings stored twice
+/// (table and entry). A digest is 16 bytes, inline, allocation-free.
+/// Two keys share a digest with odds of about 2^-128 per pair; the hash is
+/// keyed with per-layer random keys, so a peer cannot craft a collision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct KeyDigest([u64; 2]);
+
+impl Hash for KeyDigest {
+    /// Already uniform: one word is enough for the table (see `DigestBuild`).
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.0[0]);
+    }
+}
+
+/// The layer's digest function: two independently keyed SipHash instances.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct KeyHasher {
+    high: RandomState,
+    low: RandomState,
+}
+
+impl KeyHasher {
+    pub(crate) fn digest<K: Hash>(&self, key: &K) -> KeyDigest {
+        KeyDigest([self.high.hash_one(key), self.low.hash_one(key)])
+    }
+}
+
+/// Hasher for tables keyed by `KeyDigest`: the digest is keyed and uniform
+/// already, so hashing it again would only cost time.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct DigestBuild;
+
+impl BuildHasher for DigestBuild {
+    type Hasher = DigestHasher;
+    fn build_hasher(&self) -> DigestHasher {
+        DigestHasher(0)
+    }
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct DigestHasher(u64);
+
+impl Hasher for DigestHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write_u64(&mut self, word: u64) {
+        self.0 = word;
+    }
+    /// Only `KeyDigest` is hashed with this; anything else still spreads.
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+        }
     }
 }
 
@@ -181,6 +245,23 @@ mod tests {
         assert_eq!(
             ClientKey::for_response(&response(&cancel, 200)).unwrap(),
             ClientKey::for_request(&cancel).unwrap()
+        );
+    }
+
+    #[test]
+    fn digests_follow_key_equality() {
+        let hasher = KeyHasher::default();
+        let inv = invite("z9hG4bK1");
+        let ack = request(Method::Ack, "z9hG4bK1");
+        let other = invite("z9hG4bK2");
+        let k = |r: &Request| hasher.digest(&ServerKey::for_request(r).unwrap());
+        assert_eq!(k(&inv), k(&ack));
+        assert_ne!(k(&inv), k(&other));
+        // Another layer's digests differ: the hash is keyed per layer.
+        let other_layer = KeyHasher::default();
+        assert_ne!(
+            k(&inv),
+            other_layer.digest(&ServerKey::for_request(&inv).unwrap())
         );
     }
 

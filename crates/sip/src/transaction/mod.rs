@@ -63,6 +63,7 @@
 mod client_invite;
 mod client_non_invite;
 mod layer;
+mod lingering;
 mod matcher;
 mod server_invite;
 mod server_non_invite;

@@ -13,6 +13,7 @@
 use std::collections::VecDeque;
 use std::time::Instant;
 
+use super::lingering::{Absorbs, Lingering};
 use super::timers::{due, earliest, Retransmit, TimerConfig};
 use super::{TransactionError, TxEvent, TxOutput};
 use crate::message::{Message, Request, Response};
@@ -230,6 +231,24 @@ impl ServerInvite {
         if self.state != ServerInviteState::Terminated {
             self.out.push_back(TxOutput::Event(TxEvent::TransportError));
             self.terminate();
+        }
+    }
+
+    /// Once the transaction only waits out Timer L (its 2xx was ACKed) or
+    /// Timer I, and has nothing left to hand out: the compact form the
+    /// layer keeps in its place.
+    pub fn lingering(&mut self) -> Option<Lingering> {
+        if !self.out.is_empty() {
+            return None;
+        }
+        match self.state {
+            ServerInviteState::Accepted if self.acked => self
+                .timer_l
+                .map(|l| Lingering::new(Absorbs::InviteRetransmissions, l, None)),
+            ServerInviteState::Confirmed => {
+                self.timer_i.map(|i| Lingering::new(Absorbs::Acks, i, None))
+            }
+            _ => None,
         }
     }
 

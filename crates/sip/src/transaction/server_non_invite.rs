@@ -10,6 +10,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+use super::lingering::{Absorbs, Lingering};
 use super::timers::{due, earliest, TimerConfig};
 use super::{TransactionError, TxEvent, TxOutput};
 use crate::message::{Message, Request, Response};
@@ -132,6 +133,20 @@ impl ServerNonInvite {
             self.out.push_back(TxOutput::Event(TxEvent::TransportError));
             self.terminate();
         }
+    }
+
+    /// Once completed (only Timer J left) with nothing left to hand out:
+    /// the compact form the layer keeps in its place, holding the final.
+    pub fn lingering(&mut self) -> Option<Lingering> {
+        if self.state != ServerNonInviteState::Completed || !self.out.is_empty() {
+            return None;
+        }
+        let until = self.timer_j?;
+        Some(Lingering::new(
+            Absorbs::RequestsWithFinal,
+            until,
+            self.last_response.take(),
+        ))
     }
 
     pub fn poll_output(&mut self) -> Option<TxOutput> {
