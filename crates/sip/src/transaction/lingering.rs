@@ -18,8 +18,6 @@ use std::collections::VecDeque;
 use std::time::Instant;
 
 use super::{TransactionError, TxEvent, TxOutput};
-use crate::message::Message;
-use crate::parse::parse_message;
 
 /// What a lingering transaction still answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,14 +75,8 @@ impl Lingering {
         if self.done || self.absorbs != Absorbs::RequestsWithFinal {
             return;
         }
-        // What the serializer wrote always parses back (the sip crate's
-        // round-trip tests); if it ever did not, the far end retransmits
-        // again and the deadline ends the transaction.
-        if let Some(Ok(again @ Message::Response(_))) =
-            self.final_response.as_deref().map(parse_message)
-        {
-            self.out.push_back(TxOutput::Send(again));
-        }
+        self.out
+            .extend(super::resend_from_bytes(self.final_response.as_deref()));
     }
 
     /// The TU may not respond any more: its final already went out.
@@ -125,7 +117,7 @@ impl Lingering {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::message::Method;
+    use crate::message::{Message, Method};
     use crate::transaction::test_clock::t0;
     use crate::transaction::test_support::{request, response};
     use std::time::Duration;

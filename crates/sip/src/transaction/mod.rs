@@ -118,6 +118,17 @@ fn pop_output(out: &mut std::collections::VecDeque<TxOutput>) -> Option<TxOutput
     next
 }
 
+/// A final kept as the bytes it went out as, parsed again to be re-sent for
+/// a retransmitted request. What the serializer wrote always parses back
+/// (the sip crate's round-trip tests); if it ever did not, the far end
+/// retransmits again and the transaction's last timer ends it.
+fn resend_from_bytes(bytes: Option<&[u8]>) -> Option<TxOutput> {
+    match bytes.map(crate::parse::parse_message) {
+        Some(Ok(again @ Message::Response(_))) => Some(TxOutput::Send(again)),
+        _ => None,
+    }
+}
+
 /// Errors of the transaction layer: a caller asked for something the state
 /// machine does not allow, or a message lacks what transactions need.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

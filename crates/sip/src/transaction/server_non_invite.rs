@@ -14,7 +14,6 @@ use super::lingering::{Absorbs, Lingering};
 use super::timers::{due, earliest, TimerConfig};
 use super::{TransactionError, TxEvent, TxOutput};
 use crate::message::{Message, Request, Response};
-use crate::parse::parse_message;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ServerNonInviteState {
@@ -111,14 +110,8 @@ impl ServerNonInvite {
             self.state,
             ServerNonInviteState::Proceeding | ServerNonInviteState::Completed
         ) {
-            // What the serializer wrote always parses back (the sip crate's
-            // round-trip tests); if it ever did not, the far end retransmits
-            // again and Timer J ends the transaction.
-            if let Some(Ok(again @ Message::Response(_))) =
-                self.last_response.as_deref().map(parse_message)
-            {
-                self.out.push_back(TxOutput::Send(again));
-            }
+            self.out
+                .extend(super::resend_from_bytes(self.last_response.as_deref()));
         }
     }
 
