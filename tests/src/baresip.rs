@@ -100,9 +100,25 @@ pub struct Baresip {
 }
 
 impl Baresip {
+    /// Starts baresip on free ports. The ports are free when picked but
+    /// another test may take one before baresip binds it (it then exits at
+    /// once): such a start is retried on fresh ports, twice at most.
     pub fn start(config: BaresipConfig) -> Result<Baresip> {
+        let mut attempt = 1;
+        loop {
+            match Baresip::start_once(config.clone()) {
+                Err(e) if attempt < 3 && e.to_string().contains(EXITED_AT_START) => {
+                    eprintln!("{}: {e}; retrying on fresh ports", config.name);
+                    attempt += 1;
+                }
+                result => return result,
+            }
+        }
+    }
+
+    fn start_once(config: BaresipConfig) -> Result<Baresip> {
         let mut dir = TestDir::new(&config.name)?;
-        let sip_port = ports::free_port()?;
+        let sip_port = ports::free_port_and_next()?;
         let ctrl_port = ports::free_tcp_port()?;
         let rtp = ports::free_udp_range(20)?;
         let rec_dir = dir.path().join("rec");
@@ -292,13 +308,15 @@ impl Baresip {
     }
 }
 
+const EXITED_AT_START: &str = "baresip exited at start";
+
 /// Connects to ctrl_tcp, giving up early if baresip exits (bad config).
 #[allow(clippy::disallowed_methods)] // a driver: deadlines need the real clock
 fn connect_while_running(child: &mut ChildGuard, port: u16) -> Result<Ctrl> {
     let deadline = std::time::Instant::now() + PROMPT;
     loop {
         if let Some(status) = child.try_exited() {
-            bail!("baresip exited at start: {status}");
+            bail!("{EXITED_AT_START}: {status}");
         }
         match Ctrl::connect(port, Duration::from_millis(200)) {
             Ok(c) => return Ok(c),

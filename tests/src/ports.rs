@@ -28,6 +28,21 @@ pub fn free_port() -> Result<u16> {
     bail!("no port free for both UDP and TCP after 50 tries")
 }
 
+/// A port free for UDP and TCP whose next port is free for TCP too: baresip
+/// listens for TLS on its SIP port plus one, and exits if that is taken.
+pub fn free_port_and_next() -> Result<u16> {
+    for _ in 0..50 {
+        let port = free_port()?;
+        let Some(next) = port.checked_add(1) else {
+            continue;
+        };
+        if TcpListener::bind(("127.0.0.1", next)).is_ok() {
+            return Ok(port);
+        }
+    }
+    bail!("no port free with its next one after 50 tries")
+}
+
 /// A free UDP port on 127.0.0.1 (RTP sinks, ctrl ports are TCP: see `free_tcp_port`).
 pub fn free_udp_port() -> Result<u16> {
     Ok(UdpSocket::bind("127.0.0.1:0")?.local_addr()?.port())
