@@ -800,30 +800,31 @@ mod entry_size {
             matches!(layer.entries[&tx].machine, Machine::Lingering(_))
         };
 
-        let inv = invite("z9hG4bKlinger1");
-        layer
-            .handle_message(Message::Request(inv.clone()), peer, now)
-            .unwrap();
-        let accepted = tx_of(&mut layer);
-        layer.respond(accepted, response(&inv, 200), now).unwrap();
+        // An INVITE from the peer, answered with `status`.
+        let answered = |layer: &mut TransactionLayer<Udp>, branch: &str, status| {
+            let inv = invite(branch);
+            layer
+                .handle_message(Message::Request(inv.clone()), peer, now)
+                .unwrap();
+            let tx = tx_of(layer);
+            layer.respond(tx, response(&inv, status), now).unwrap();
+            tx
+        };
+        let ack = |layer: &mut TransactionLayer<Udp>, branch: &str| {
+            let ack = request(Method::Ack, branch);
+            layer
+                .handle_message(Message::Request(ack), peer, now)
+                .unwrap();
+        };
+
+        let accepted = answered(&mut layer, "z9hG4bKlinger1", 200);
         assert!(!lingers(&layer, accepted), "still retransmitting its 2xx");
-        let ack = request(Method::Ack, "z9hG4bKlinger2");
-        layer
-            .handle_message(Message::Request(ack), peer, now)
-            .unwrap();
+        ack(&mut layer, "z9hG4bKlinger2"); // the ACK for a 2xx has a branch of its own
         assert!(lingers(&layer, accepted));
 
-        let inv = invite("z9hG4bKlinger3");
-        layer
-            .handle_message(Message::Request(inv.clone()), peer, now)
-            .unwrap();
-        let rejected = tx_of(&mut layer);
-        layer.respond(rejected, response(&inv, 486), now).unwrap();
+        let rejected = answered(&mut layer, "z9hG4bKlinger3", 486);
         assert!(!lingers(&layer, rejected), "waiting for its ACK");
-        let ack = request(Method::Ack, "z9hG4bKlinger3");
-        layer
-            .handle_message(Message::Request(ack), peer, now)
-            .unwrap();
+        ack(&mut layer, "z9hG4bKlinger3");
         assert!(lingers(&layer, rejected));
 
         let bye = request(Method::Bye, "z9hG4bKlinger4");
